@@ -1,0 +1,203 @@
+"""Use cases: load a policy, run one command under its rules, append what it recorded."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from .canonical import canonical_json, format_time, parse_time, sha256_hex, utcnow
+from .errors import ConcurrencyError, InvalidInput
+from .policy import Actor, Policy
+from .store import AppendResult, EventStore
+from .streams import stream_for
+from .types import Meta
+
+RETRIES = 5
+
+
+def new_id(prefix: str) -> str:
+    """Return a fresh, URL-safe id with a readable prefix."""
+    return f"{prefix}-{secrets.token_hex(6)}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Context:
+    """Who acts, why, and under which request; `expected_version` comes from If-Match."""
+
+    actor: Actor
+    reason: str | None = None
+    correlation_id: str | None = None
+    idempotency_key: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """A command's answer: what it returns and where its events landed."""
+
+    result: dict[str, Any]
+    append: AppendResult | None = None
+
+    @property
+    def replayed(self) -> bool:
+        """Tell whether this answers a repeated idempotency key."""
+        return bool(self.append and self.append.replayed)
+
+
+Handler = Callable[[Policy, Context, dict[str, Any], datetime, Callable[[str], str]], dict[str, Any]]
+
+
+def _time(payload: dict[str, Any], key: str) -> datetime | None:
+    value = payload.get(key)
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        return parse_time(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{key} must be an RFC 3339 time with an offset", field=key) from None
+
+
+def _create(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
+    draft = p.create(policy_id=a["id"], title=a.get("title"), language=a.get("language"), owner=c.actor.name,
+                     review_interval_days=a.get("review_interval_days"), approval_rule=a.get("approval_rule"),
+                     sections=a.get("sections"), summary=a.get("summary") or "Initial text", ids=ids, now=now)
+    return {"draft_revision_id": draft}
+
+
+def _open(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
+    return {"revision_id": p.open_revision(author=c.actor.name, summary=a.get("summary", ""),
+                                           base_version=a.get("base_version"), ids=ids, now=now)}
+
+
+def _change(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
+    return {"section_ids": p.change(actor=c.actor, revision_id=a["revision_id"], ops=a.get("changes"),
+                                    ids=ids, now=now)}
+
+
+def _submit(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
+    p.submit(actor=c.actor, revision_id=a["revision_id"], reviewers=a.get("reviewers", []), now=now)
+    return {}
+
+
+def _review(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
+    p.review(actor=c.actor, revision_id=a["revision_id"], verdict=a.get("verdict"), comment=a.get("comment", ""),
+             now=now)
+    return {}
+
+
+def _approve(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
+    p.approve(actor=c.actor, revision_id=a["revision_id"], meaning=a.get("meaning"), comment=a.get("comment", ""),
+              now=now)
+    return {}
+
+
+def _publish(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
+    effective = _time(a, "effective_from") or now
+    version = p.publish(actor=c.actor, revision_id=a["revision_id"], effective_from=effective, reason=c.reason,
+                        editorial=bool(a.get("editorial", False)), now=now)
+    return {"version": version, "effective_from": p.versions[-1].effective_from}
+
+
+def _adopt(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
+    effective = _time(a, "effective_from") or now
+    version = p.adopt(actor=c.actor, revision_id=a["revision_id"], effective_from=effective, reason=c.reason,
+                      now=now)
+    return {"version": version, "effective_from": p.versions[-1].effective_from}
+
+
+def _reject(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
+    p.reject(actor=c.actor, revision_id=a["revision_id"], reason=c.reason, now=now)
+    return {}
+
+
+def _withdraw(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
+    p.withdraw(actor=c.actor, revision_id=a["revision_id"], reason=c.reason, now=now)
+    return {}
+
+
+def _assign(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
+    return {"assignment_id": p.assign(party=a.get("party"), party_kind=a.get("party_kind", "person"),
+                                      section_id=a.get("section_id"), duty=a.get("duty"),
+                                      valid_from=_time(a, "valid_from"), ids=ids, now=now)}
+
+
+def _revoke(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
+    p.revoke(assignment_id=a.get("assignment_id"), valid_to=_time(a, "valid_to"), now=now)
+    return {"assignment_id": a.get("assignment_id")}
+
+
+def _periodic(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
+    return {"review_id": p.record_periodic_review(outcome=a.get("outcome"), notes=a.get("notes", ""), ids=ids,
+                                                  now=now)}
+
+
+def _acknowledge(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
+    p.acknowledge(person=c.actor.name, version=a.get("version"), now=now)
+    return {"version": a.get("version")}
+
+
+HANDLERS: dict[str, Handler] = {
+    "create_policy": _create,
+    "open_revision": _open,
+    "change_revision": _change,
+    "submit_revision": _submit,
+    "review_revision": _review,
+    "approve_revision": _approve,
+    "publish_revision": _publish,
+    "adopt_revision": _adopt,
+    "reject_revision": _reject,
+    "withdraw_revision": _withdraw,
+    "assign_responsibility": _assign,
+    "revoke_responsibility": _revoke,
+    "record_periodic_review": _periodic,
+    "acknowledge_version": _acknowledge,
+}
+
+
+@dataclass
+class Ledger:
+    """The write side's one entry point: commands in, events appended, answers out."""
+
+    store: EventStore
+    clock: Callable[[], datetime] = utcnow
+    ids: Callable[[str], str] = new_id
+    retries: int = RETRIES
+
+    def load(self, policy_id: str) -> Policy:
+        """Fold a policy from its stream (an empty Policy if it does not exist yet)."""
+        history = ((e.version, e.event, e.meta["occurred_at"]) for e in self.store.read_stream(stream_for(policy_id)))
+        return Policy.fold(history)
+
+    def handle(self, command: str, policy_id: str, context: Context, payload: dict[str, Any]) -> Outcome:
+        """Run one command against one policy and append its events atomically."""
+        handler = HANDLERS[command]
+        fingerprint = sha256_hex(canonical_json([command, policy_id, context.actor.name, payload]))
+        if context.idempotency_key is not None:
+            earlier = self.store.find_idempotent(context.idempotency_key, fingerprint)
+            if earlier is not None:
+                return Outcome(result=earlier.result, append=earlier)
+        attempts = 1 if context.expected_version is not None else self.retries
+        for attempt in range(attempts):
+            policy = self.load(policy_id)
+            if context.expected_version is not None and policy.version != context.expected_version:
+                raise ConcurrencyError(f"policy {policy_id} is at version {policy.version}, "
+                                       f"not {context.expected_version}",
+                                       expected=context.expected_version, actual=policy.version)
+            expected = policy.version
+            now = self.clock()
+            result = handler(policy, context, payload, now, self.ids)
+            meta = Meta(actor=context.actor.name, role=context.actor.role, occurred_at=format_time(now),
+                        reason=context.reason, correlation_id=context.correlation_id,
+                        idempotency_key=context.idempotency_key)
+            try:
+                appended = self.store.append(stream_for(policy_id), expected, policy.pending, meta,
+                                             idempotency_key=context.idempotency_key, fingerprint=fingerprint,
+                                             result=result)
+            except ConcurrencyError:
+                if attempt + 1 == attempts:
+                    raise
+                continue  # another writer got in first: decide again on fresh state, never merge blindly
+            return Outcome(result=appended.result, append=appended)
+        raise AssertionError("unreachable")
+

@@ -1,0 +1,73 @@
+"""Canonical JSON, timestamps and hashes: the exact bytes that the chain and content hashes cover."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def canonical_json(value: Any) -> str:
+    """Serialise with sorted keys, no insignificant white space and unescaped Unicode."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def sha256_hex(text: str) -> str:
+    """Return the hex SHA-256 of a text's UTF-8 bytes."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def format_time(moment: datetime) -> str:
+    """Render an aware datetime as fixed-width UTC with microseconds (sorts as it compares)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: a time needs an offset")
+    return moment.astimezone(timezone.utc).strftime(TIME_FORMAT)
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an RFC 3339 time with an offset into an aware UTC datetime."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"time without an offset: {text!r}")
+    return moment.astimezone(timezone.utc)
+
+
+def utcnow() -> datetime:
+    """Return the current aware UTC time."""
+    return datetime.now(timezone.utc)
+
+
+def event_body(*, position: int, stream: str, version: int, type: str, schema: int,
+               data_json: str, meta_json: str, recorded_at: str) -> str:
+    """Build an event's canonical form from its stored (already canonical) JSON columns."""
+    # Keys in sorted order; data and meta are stored canonical, so they are spliced in as is.
+    return (
+        '{"data":' + data_json
+        + ',"meta":' + meta_json
+        + ',"position":' + str(position)
+        + ',"recorded_at":' + json.dumps(recorded_at)
+        + ',"schema":' + str(schema)
+        + ',"stream":' + json.dumps(stream, ensure_ascii=False)
+        + ',"type":' + json.dumps(type, ensure_ascii=False)
+        + ',"version":' + str(version)
+        + "}"
+    )
+
+
+def chain_hash(prev_hash: str, body_digest: str) -> str:
+    """Link an event into the chain: sha256 of the previous hash and the body's digest, as hex text."""
+    return hashlib.sha256((prev_hash + body_digest).encode("ascii")).hexdigest()
+
+
+def content_hash(document: dict) -> str:
+    """Hash a policy document's content (id, language, title, section tree) as `sha256:<hex>`."""
+    content = {
+        "id": document["id"],
+        "language": document["language"],
+        "title": document["title"],
+        "sections": document["sections"],
+    }
+    return "sha256:" + sha256_hex(canonical_json(content))

@@ -1,0 +1,178 @@
+"""A policy document: an ordered tree of sections with stable ids, changed only by returning a new tree."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Iterator
+
+from .canonical import content_hash
+from .errors import InvalidInput, NotFound
+
+KINDS = ("heading", "paragraph", "item")
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One heading, paragraph or item; its id survives edits and moves."""
+
+    id: str
+    kind: str
+    label: str | None
+    title: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """A title and a section tree: `children[None]` are the top-level sections in order."""
+
+    title: str
+    sections: dict[str, Section]
+    children: dict[str | None, tuple[str, ...]]
+    parents: dict[str, str | None]
+
+    @classmethod
+    def empty(cls, title: str) -> Document:
+        """Return a document with a title and no sections."""
+        return cls(title=title, sections={}, children={None: ()}, parents={})
+
+    def __contains__(self, section_id: object) -> bool:
+        return section_id in self.sections
+
+    def require(self, section_id: str, field: str = "section_id") -> Section:
+        """Return a section or refuse naming the unknown id."""
+        try:
+            return self.sections[section_id]
+        except KeyError:
+            raise NotFound(f"no section {section_id!r} in this document", field=field) from None
+
+    def descendants(self, section_id: str) -> Iterator[str]:
+        """Yield the ids below a section, depth first."""
+        for child in self.children.get(section_id, ()):
+            yield child
+            yield from self.descendants(child)
+
+    def _check_anchor(self, parent_id: str | None, after_id: str | None, moving: str | None = None) -> None:
+        if parent_id is not None:
+            self.require(parent_id, "parent_id")
+            if moving is not None and (parent_id == moving or parent_id in set(self.descendants(moving))):
+                raise InvalidInput("a section cannot move into itself or its own subtree", field="parent_id")
+        if after_id is not None:
+            if after_id == moving:
+                raise InvalidInput("a section cannot be placed after itself", field="after_id")
+            self.require(after_id, "after_id")
+            if self.parents.get(after_id) != parent_id:
+                raise InvalidInput(f"section {after_id!r} is not a child of the given parent", field="after_id")
+
+    def _inserted(self, children: dict[str | None, tuple[str, ...]], parent_id: str | None,
+                  after_id: str | None, section_id: str) -> dict[str | None, tuple[str, ...]]:
+        siblings = list(children.get(parent_id, ()))
+        index = 0 if after_id is None else siblings.index(after_id) + 1
+        siblings.insert(index, section_id)
+        return {**children, parent_id: tuple(siblings)}
+
+    def add(self, section: Section, parent_id: str | None, after_id: str | None) -> Document:
+        """Return the document with a new section placed under parent, after a sibling (None: first)."""
+        if section.id in self.sections:
+            raise InvalidInput(f"section id {section.id!r} is already in use", field="section_id")
+        validate_section_fields(section.kind, section.label, section.title, section.text)
+        self._check_anchor(parent_id, after_id)
+        return Document(
+            title=self.title,
+            sections={**self.sections, section.id: section},
+            children=self._inserted(self.children, parent_id, after_id, section.id),
+            parents={**self.parents, section.id: parent_id},
+        )
+
+    def amend(self, section_id: str, *, text: str, title: str | None, label: str | None) -> Document:
+        """Return the document with one section's text, title and label replaced."""
+        old = self.require(section_id)
+        validate_section_fields(old.kind, label, title, text)
+        return replace(self, sections={**self.sections, section_id: replace(old, text=text, title=title, label=label)})
+
+    def move(self, section_id: str, parent_id: str | None, after_id: str | None) -> Document:
+        """Return the document with a section (and its subtree) placed elsewhere."""
+        self.require(section_id)
+        self._check_anchor(parent_id, after_id, moving=section_id)
+        old_parent = self.parents[section_id]
+        children = {**self.children, old_parent: tuple(c for c in self.children[old_parent] if c != section_id)}
+        return Document(
+            title=self.title,
+            sections=self.sections,
+            children=self._inserted(children, parent_id, after_id, section_id),
+            parents={**self.parents, section_id: parent_id},
+        )
+
+    def remove(self, section_id: str) -> Document:
+        """Return the document without a section and its whole subtree."""
+        self.require(section_id)
+        gone = {section_id, *self.descendants(section_id)}
+        parent = self.parents[section_id]
+        children = {k: v for k, v in self.children.items() if k not in gone}
+        children[parent] = tuple(c for c in children[parent] if c != section_id)
+        return Document(
+            title=self.title,
+            sections={k: v for k, v in self.sections.items() if k not in gone},
+            children=children,
+            parents={k: v for k, v in self.parents.items() if k not in gone},
+        )
+
+    def retitle(self, title: str) -> Document:
+        """Return the document under a new title."""
+        if not title.strip():
+            raise InvalidInput("a title cannot be empty", field="title")
+        return replace(self, title=title)
+
+    def tree(self, parent_id: str | None = None) -> list[dict[str, Any]]:
+        """Return the sections as nested dicts in document order."""
+        return [
+            {
+                "id": s.id, "kind": s.kind, "label": s.label, "title": s.title, "text": s.text,
+                "children": self.tree(s.id),
+            }
+            for s in (self.sections[c] for c in self.children.get(parent_id, ()))
+        ]
+
+    def walk(self, parent_id: str | None = None) -> Iterator[tuple[Section, str | None]]:
+        """Yield every section with its parent id, in document order."""
+        for child in self.children.get(parent_id, ()):
+            yield self.sections[child], parent_id
+            yield from self.walk(child)
+
+    def render(self, policy_id: str, language: str) -> dict[str, Any]:
+        """Return the JSON shape clients read: id, language, title and sections."""
+        return {"id": policy_id, "language": language, "title": self.title, "sections": self.tree()}
+
+    def content_hash(self, policy_id: str, language: str) -> str:
+        """Hash the content as rendered for this policy."""
+        return content_hash(self.render(policy_id, language))
+
+    @classmethod
+    def from_tree(cls, title: str, sections: list[dict[str, Any]]) -> Document:
+        """Build a document from nested dicts that carry ids (the inverse of `tree`)."""
+        doc = cls.empty(title)
+
+        def place(items: list[dict[str, Any]], parent_id: str | None) -> None:
+            nonlocal doc
+            after = None
+            for item in items:
+                section = Section(id=item["id"], kind=item["kind"], label=item.get("label"),
+                                  title=item.get("title"), text=item.get("text", ""))
+                doc = doc.add(section, parent_id, after)
+                after = section.id
+                place(item.get("children") or [], section.id)
+
+        place(sections, None)
+        return doc
+
+
+def validate_section_fields(kind: str, label: str | None, title: str | None, text: str) -> None:
+    """Refuse a kind outside the list, non-string fields, or a section with neither title nor text."""
+    if kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", field="kind")
+    if not isinstance(text, str):
+        raise InvalidInput("text must be a string", field="text")
+    for name, value in (("label", label), ("title", title)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f"{name} must be a string or null", field=name)
+    if not text.strip() and not (title or "").strip():
+        raise InvalidInput("a section needs a text or a title", field="text")

@@ -1,0 +1,74 @@
+"""A revision inside the policy aggregate: its change set, preview, reviews and signatures."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .document import Document
+from .rules import ApprovalRule, Signature, rule_met
+
+FINAL_STATUSES = ("published", "rejected", "withdrawn")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Review:
+    """One reviewer's verdict on the content it saw."""
+
+    reviewer: str
+    verdict: str
+    comment: str
+    content_hash: str
+
+
+@dataclass(kw_only=True)
+class Revision:
+    """A change set against a base version, moving draft → in review → approved → published."""
+
+    id: str
+    policy_id: str
+    language: str
+    author: str
+    base_version: int
+    summary: str
+    status: str = "draft"
+    preview: Document
+    changes: list = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+    reviewers: tuple[str, ...] = ()
+    reviews: list[Review] = field(default_factory=list)
+    signatures: list[Signature] = field(default_factory=list)
+    _hash: str = ""
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of the preview document; computed once per change, since amends come in bulk."""
+        if not self._hash:
+            self._hash = self.preview.content_hash(self.policy_id, self.language)
+        return self._hash
+
+    def changed(self, preview: Document, touched: set[str]) -> None:
+        """Take a new preview after a change and forget the old content hash."""
+        self.preview = preview
+        self.touched |= touched
+        self._hash = ""
+
+    @property
+    def final(self) -> bool:
+        """Tell whether no command can change this revision any more."""
+        return self.status in FINAL_STATUSES
+
+    def latest_verdicts(self) -> dict[str, str]:
+        """Return each reviewer's last verdict on the current content."""
+        verdicts: dict[str, str] = {}
+        for review in self.reviews:
+            if review.content_hash == self.content_hash:
+                verdicts[review.reviewer] = review.verdict
+        return verdicts
+
+    def reviews_complete(self) -> bool:
+        """Tell whether every requested reviewer approves the current content."""
+        verdicts = self.latest_verdicts()
+        return all(verdicts.get(r) == "approve" for r in self.reviewers)
+
+    def ready(self, rule: ApprovalRule) -> bool:
+        """Tell whether reviews are complete and the approval rule is met for the current content."""
+        return self.reviews_complete() and rule_met(rule, self.signatures, self.content_hash)

@@ -1,0 +1,79 @@
+"""The catalogue of policies: title, version, review due date, and the stream position behind each ETag."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Column, Connection, Integer, String, Table, Text, insert, select, update
+
+from events import types as ev
+from events.canonical import format_time, parse_time
+from events.schema import Position, metadata
+from events.store import StoredEvent
+from events.streams import policy_of
+
+policies = Table(
+    "policies", metadata,
+    Column("policy_id", String(200), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("language", String(35), nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("review_interval_days", Integer, nullable=False),
+    Column("approval_rule", Text, nullable=False),
+    Column("created_at", String(27), nullable=False),
+    Column("latest_version", Integer, nullable=False),
+    Column("latest_effective_from", String(27)),
+    Column("last_review_at", String(27)),
+    Column("next_review_due", String(27)),
+    Column("stream_version", Integer, nullable=False),
+    Column("last_position", Position, nullable=False),
+)
+
+TABLES = (policies,)
+
+
+def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent], replaying: bool = False) -> None:
+    """Fold a batch of events into the catalogue, one write per policy touched."""
+    rows: dict[str, dict[str, Any]] = {}
+    fresh: set[str] = set()
+    for stored in events:
+        pid = policy_of(stored.stream)
+        row = rows.get(pid)
+        if row is None:
+            found = connection.execute(select(policies).where(policies.c.policy_id == pid)).mappings().first()
+            row = rows[pid] = dict(found) if found else {}
+        event = stored.event
+        if isinstance(event, ev.PolicyCreated):
+            fresh.add(pid)
+            row.update(policy_id=pid, title=event.title, language=event.language, owner=event.owner,
+                       review_interval_days=event.review_interval_days,
+                       approval_rule=json.dumps(event.approval_rule), created_at=stored.meta["occurred_at"],
+                       latest_version=0, latest_effective_from=None, last_review_at=None, next_review_due=None)
+        elif isinstance(event, ev.RevisionPublished):
+            due = parse_time(stored.meta["occurred_at"]) + timedelta(days=row["review_interval_days"])
+            row.update(title=event.title, latest_version=event.version, latest_effective_from=event.effective_from,
+                       next_review_due=format_time(due))
+        elif isinstance(event, ev.PeriodicReviewRecorded):
+            row.update(last_review_at=stored.meta["occurred_at"], next_review_due=event.next_review_due)
+        row.update(stream_version=stored.version, last_position=stored.position)
+    for pid, row in rows.items():
+        if pid in fresh:
+            connection.execute(insert(policies).values(**row))
+        else:
+            values = {k: v for k, v in row.items() if k != "policy_id"}
+            connection.execute(update(policies).where(policies.c.policy_id == pid).values(**values))
+
+
+def get(connection: Connection, policy_id: str) -> dict[str, Any] | None:
+    """Return one policy's catalogue row."""
+    row = connection.execute(select(policies).where(policies.c.policy_id == policy_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def page(connection: Connection, after: str | None, limit: int) -> list[dict[str, Any]]:
+    """Return up to `limit` policies ordered by id, after a given id."""
+    query = select(policies).order_by(policies.c.policy_id).limit(limit)
+    if after is not None:
+        query = query.where(policies.c.policy_id > after)
+    return [dict(r) for r in connection.execute(query).mappings()]

@@ -1,0 +1,162 @@
+"""Revisions as management sees them: status, change set, reviews, signatures and every state change."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, insert, select, update
+
+from events import types as ev
+from events.schema import Position, metadata
+from events.store import StoredEvent
+from events.streams import policy_of
+
+revisions = Table(
+    "revisions", metadata,
+    Column("revision_id", String(64), primary_key=True),
+    Column("policy_id", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("base_version", Integer, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("reviewers", Text, nullable=False),
+    Column("opened_at", String(27), nullable=False),
+    Column("updated_at", String(27), nullable=False),
+    Column("published_version", Integer),
+    Column("stream_version", Integer, nullable=False),
+    Column("last_position", Position, nullable=False),
+    Index("ix_revisions_policy", "policy_id", "revision_id"),
+)
+
+revision_changes = Table(
+    "revision_changes", metadata,
+    Column("position", Position, primary_key=True),
+    Column("revision_id", String(64), nullable=False),
+    Column("type", String(100), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("at", String(27), nullable=False),
+    Index("ix_revision_changes_revision", "revision_id", "position"),
+)
+
+revision_reviews = Table(
+    "revision_reviews", metadata,
+    Column("position", Position, primary_key=True),
+    Column("revision_id", String(64), nullable=False),
+    Column("reviewer", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("verdict", String(20), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("content_hash", String(80), nullable=False),
+    Column("at", String(27), nullable=False),
+    Index("ix_revision_reviews_revision", "revision_id", "position"),
+)
+
+revision_approvals = Table(
+    "revision_approvals", metadata,
+    Column("position", Position, primary_key=True),
+    Column("revision_id", String(64), nullable=False),
+    Column("approver", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("meaning", String(100), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("reason", Text),
+    Column("content_hash", String(80), nullable=False),
+    Column("at", String(27), nullable=False),
+    Index("ix_revision_approvals_revision", "revision_id", "position"),
+)
+
+revision_transitions = Table(
+    "revision_transitions", metadata,
+    Column("position", Position, primary_key=True),
+    Column("revision_id", String(64), nullable=False),
+    Column("policy_id", String(200), nullable=False),
+    Column("from_status", String(20)),
+    Column("to_status", String(20), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("at", String(27), nullable=False),
+    Column("reason", Text),
+    Index("ix_revision_transitions_policy", "policy_id", "position"),
+)
+
+TABLES = (revisions, revision_changes, revision_reviews, revision_approvals, revision_transitions)
+_CHANGES = (ev.SectionAdded, ev.SectionAmended, ev.SectionMoved, ev.SectionRemoved, ev.PolicyRetitled)
+
+
+def _next_status(event: ev.Event, status: str | None) -> str | None:
+    """Return the status an event moves a revision to, or None when it stays."""
+    if isinstance(event, ev.RevisionOpened):
+        return "draft"
+    if isinstance(event, ev.RevisionSubmitted):
+        return "in_review"
+    if isinstance(event, ev.RevisionReviewed) and event.verdict == "request_changes":
+        return "draft"
+    if isinstance(event, ev.RevisionApprovalCompleted):
+        return "approved"
+    if isinstance(event, ev.RevisionPublished):
+        return "published"
+    if isinstance(event, ev.RevisionRejected):
+        return "rejected"
+    if isinstance(event, ev.RevisionWithdrawn):
+        return "withdrawn"
+    return None
+
+
+def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent], replaying: bool = False) -> None:
+    """Fold a batch of events into the revision tables."""
+    rows: dict[str, dict[str, Any]] = {}
+    fresh: set[str] = set()
+    changes, reviews, approvals, transitions = [], [], [], []
+    for stored in events:
+        event = stored.event
+        revision_id = getattr(event, "revision_id", None)
+        if revision_id is None:
+            continue
+        meta = stored.meta
+        if isinstance(event, ev.RevisionOpened):
+            fresh.add(revision_id)
+            rows[revision_id] = {
+                "revision_id": revision_id, "policy_id": policy_of(stored.stream), "status": "draft",
+                "author": event.author, "base_version": event.base_version, "summary": event.summary,
+                "reviewers": "[]", "opened_at": meta["occurred_at"], "published_version": None}
+            row = rows[revision_id]
+            previous = None
+        else:
+            row = rows.get(revision_id)
+            if row is None:
+                found = connection.execute(select(revisions).where(revisions.c.revision_id == revision_id)).mappings().one()
+                row = rows[revision_id] = dict(found)
+            previous = row["status"]
+        row.update(updated_at=meta["occurred_at"], stream_version=stored.version, last_position=stored.position)
+        common = {"position": stored.position, "revision_id": revision_id, "at": meta["occurred_at"]}
+        if isinstance(event, _CHANGES):
+            changes.append({**common, "type": stored.type, "data": json.dumps(stored.data, ensure_ascii=False),
+                            "actor": meta["actor"]})
+        elif isinstance(event, ev.RevisionSubmitted):
+            row["reviewers"] = json.dumps(event.reviewers, ensure_ascii=False)
+        elif isinstance(event, ev.RevisionReviewed):
+            reviews.append({**common, "reviewer": event.reviewer, "role": meta["role"], "verdict": event.verdict,
+                            "comment": event.comment, "content_hash": event.content_hash})
+        elif isinstance(event, ev.RevisionApproved):
+            approvals.append({**common, "approver": event.approver, "role": event.role, "meaning": event.meaning,
+                              "comment": event.comment, "reason": meta.get("reason"),
+                              "content_hash": event.content_hash})
+        elif isinstance(event, ev.RevisionPublished):
+            row["published_version"] = event.version
+        status = _next_status(event, previous)
+        if status is not None and status != previous:
+            row["status"] = status
+            transitions.append({**common, "policy_id": row["policy_id"], "from_status": previous,
+                                "to_status": status, "actor": meta["actor"], "role": meta["role"],
+                                "reason": meta.get("reason")})
+    for table, batch in ((revision_changes, changes), (revision_reviews, reviews),
+                         (revision_approvals, approvals), (revision_transitions, transitions)):
+        if batch:
+            connection.execute(insert(table), batch)
+    for revision_id, row in rows.items():
+        if revision_id in fresh:
+            connection.execute(insert(revisions).values(**row))
+        else:
+            values = {k: v for k, v in row.items() if k != "revision_id"}
+            connection.execute(update(revisions).where(revisions.c.revision_id == revision_id).values(**values))

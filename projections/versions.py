@@ -1,0 +1,188 @@
+"""Published versions: every version's full document, point-in-time reads, and each section's change history."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import (Boolean, Column, Connection, Index, Integer, String, Table, Text, delete, insert, select)
+
+from events import types as ev
+from events.canonical import canonical_json
+from events.document import Document
+from events.policy import TITLE_KEY, apply_change, touched_by
+from events.schema import Position, metadata
+from events.store import StoredEvent
+from events.streams import policy_of
+
+# Each policy's language and first title, kept here so this read model needs no other.
+version_policies = Table(
+    "version_policies", metadata,
+    Column("policy_id", String(200), primary_key=True),
+    Column("language", String(35), nullable=False),
+    Column("created_title", Text, nullable=False),
+)
+
+# Work table: what each open revision will change, kept here so this read model needs no other.
+version_drafts = Table(
+    "version_drafts", metadata,
+    Column("revision_id", String(64), primary_key=True),
+    Column("policy_id", String(200), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("changes", Text, nullable=False),
+    Column("signatures", Text, nullable=False),
+    Column("approved_hash", String(80)),
+)
+
+policy_versions = Table(
+    "policy_versions", metadata,
+    Column("policy_id", String(200), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("revision_id", String(64), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("language", String(35), nullable=False),
+    Column("effective_from", String(27), nullable=False),
+    Column("published_at", String(27), nullable=False),
+    Column("recorded_at", String(27), nullable=False),
+    Column("position", Position, nullable=False),
+    Column("content_hash", String(80), nullable=False),
+    Column("sections", Text, nullable=False),
+    Column("editorial", Boolean, nullable=False),
+    Column("backdated", Boolean, nullable=False),
+    Column("adopted", Boolean, nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("publisher", String(200), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("approvers", Text, nullable=False),
+    Column("touched", Text, nullable=False),
+    Index("ix_policy_versions_effective", "policy_id", "effective_from", "version"),
+)
+
+section_changes = Table(
+    "section_changes", metadata,
+    Column("policy_id", String(200), primary_key=True),
+    Column("section_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("changes", String(100), nullable=False),
+    Column("revision_id", String(64), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("approvers", Text, nullable=False),
+    Column("effective_from", String(27), nullable=False),
+    Column("published_at", String(27), nullable=False),
+    Column("position", Position, nullable=False),
+    Column("text", Text),
+)
+
+TABLES = (version_policies, version_drafts, policy_versions, section_changes)
+_VERBS = {ev.SectionAdded: "added", ev.SectionAmended: "amended", ev.SectionMoved: "moved",
+          ev.SectionRemoved: "removed", ev.PolicyRetitled: "retitled"}
+
+
+class ProjectionMismatch(RuntimeError):
+    """The read model computed a different document than the log recorded: the append must not commit."""
+
+
+class _Batch:
+    """Drafts and newest documents touched by one batch, written back once at its end."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.drafts: dict[str, dict[str, Any] | None] = {}
+        self.policies: dict[str, tuple[str, str]] = {}
+
+    def draft(self, revision_id: str) -> dict[str, Any]:
+        if revision_id not in self.drafts:
+            row = self.connection.execute(
+                select(version_drafts).where(version_drafts.c.revision_id == revision_id)).mappings().first()
+            self.drafts[revision_id] = None if row is None else {
+                **row, "changes": json.loads(row["changes"]), "signatures": json.loads(row["signatures"])}
+        draft = self.drafts[revision_id]
+        assert draft is not None, f"no draft for revision {revision_id}"
+        return draft
+
+    def policy(self, policy_id: str) -> tuple[str, str]:
+        """Return a policy's (language, first title)."""
+        if policy_id not in self.policies:
+            row = self.connection.execute(select(version_policies.c.language, version_policies.c.created_title)
+                                          .where(version_policies.c.policy_id == policy_id)).one()
+            self.policies[policy_id] = (row.language, row.created_title)
+        return self.policies[policy_id]
+
+    def flush(self) -> None:
+        for revision_id, draft in self.drafts.items():
+            self.connection.execute(delete(version_drafts).where(version_drafts.c.revision_id == revision_id))
+            if draft is not None:
+                self.connection.execute(insert(version_drafts).values(
+                    **{**draft, "changes": json.dumps(draft["changes"], ensure_ascii=False),
+                       "signatures": json.dumps(draft["signatures"], ensure_ascii=False)}))
+
+
+def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent], replaying: bool = False) -> None:
+    """Keep drafts' change sets, and turn each publication into a version with its full document."""
+    batch = _Batch(connection)
+    for stored in events:
+        event = stored.event
+        if isinstance(event, ev.PolicyCreated):
+            batch.policies[event.policy_id] = (event.language, event.title)
+            connection.execute(insert(version_policies).values(
+                policy_id=event.policy_id, language=event.language, created_title=event.title))
+        elif isinstance(event, ev.RevisionOpened):
+            batch.drafts[event.revision_id] = {
+                "revision_id": event.revision_id, "policy_id": policy_of(stored.stream), "author": event.author,
+                "summary": event.summary, "changes": [], "signatures": [], "approved_hash": None}
+        elif type(event) in _VERBS:
+            batch.draft(event.revision_id)["changes"].append({"type": stored.type, "data": stored.data})
+        elif isinstance(event, ev.RevisionApproved):
+            batch.draft(event.revision_id)["signatures"].append(
+                {"approver": event.approver, "role": event.role, "meaning": event.meaning,
+                 "content_hash": event.content_hash, "at": stored.meta["occurred_at"]})
+        elif isinstance(event, ev.RevisionApprovalCompleted):
+            batch.draft(event.revision_id)["approved_hash"] = event.content_hash
+        elif isinstance(event, ev.RevisionPublished):
+            _publish(batch, stored, event)
+        elif isinstance(event, (ev.RevisionRejected, ev.RevisionWithdrawn)):
+            batch.draft(event.revision_id)
+            batch.drafts[event.revision_id] = None
+    batch.flush()
+
+
+def _publish(batch: _Batch, stored: StoredEvent, event: ev.RevisionPublished) -> None:
+    policy_id = policy_of(stored.stream)
+    draft = batch.draft(event.revision_id)
+    latest = batch.connection.execute(
+        select(policy_versions.c.title, policy_versions.c.sections).where(policy_versions.c.policy_id == policy_id)
+        .order_by(policy_versions.c.version.desc()).limit(1)).first()
+    language, created_title = batch.policy(policy_id)
+    document = (Document.from_tree(latest.title, json.loads(latest.sections)) if latest
+                else Document.empty(created_title))
+    verbs: dict[str, list[str]] = {}
+    touched: set[str] = set()
+    for change in draft["changes"]:
+        change_event = ev.from_record(change["type"], 1, change["data"])
+        for section_id in touched_by(document, change_event):
+            verbs.setdefault(section_id, []).append(_VERBS[type(change_event)])
+            touched.add(section_id)
+        document = apply_change(document, change_event)
+    content_hash = document.content_hash(policy_id, language)
+    if content_hash != event.content_hash:
+        raise ProjectionMismatch(f"version {event.version} of {policy_id}: log says {event.content_hash}, "
+                                 f"replay gives {content_hash}")
+    approvers = [s for s in draft["signatures"] if s["content_hash"] == draft["approved_hash"]]
+    common = {"policy_id": policy_id, "version": event.version, "revision_id": event.revision_id,
+              "effective_from": event.effective_from, "position": stored.position}
+    batch.connection.execute(insert(policy_versions).values(
+        **common, title=document.title, language=language, published_at=stored.meta["occurred_at"],
+        recorded_at=stored.recorded_at, content_hash=content_hash,
+        sections=canonical_json(document.tree()), editorial=event.editorial, backdated=event.backdated,
+        adopted=event.adopted, author=draft["author"], publisher=stored.meta["actor"], summary=draft["summary"],
+        approvers=json.dumps(approvers, ensure_ascii=False), touched=json.dumps(sorted(touched))))
+    rows = [
+        {**common, "section_id": section_id, "changes": ",".join(dict.fromkeys(kinds)),
+         "author": draft["author"], "approvers": json.dumps(approvers, ensure_ascii=False),
+         "published_at": stored.meta["occurred_at"],
+         "text": document.sections[section_id].text if section_id in document else None}
+        for section_id, kinds in verbs.items() if section_id != TITLE_KEY
+    ]
+    if rows:
+        batch.connection.execute(insert(section_changes), rows)
+    batch.drafts[event.revision_id] = None

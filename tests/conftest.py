@@ -1,0 +1,73 @@
+"""Fixtures: every store and read-model test runs on SQLite and, where it is reachable, on PostgreSQL."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import Engine
+
+import projections
+from events.application import Ledger
+from events.database import make_engine
+from events.schema import create_all, metadata
+from events.store import EventStore
+
+from .support import FakeClock, SequentialIds, create_postgres_database, drop_postgres_database, postgres_reason
+
+REQUIRE_POSTGRES = os.environ.get("POLICY_LEDGER_REQUIRE_POSTGRES") == "1"
+
+
+def pytest_report_header(config) -> str:
+    reason = postgres_reason()
+    if reason is None:
+        return "PostgreSQL: reachable, PostgreSQL tests will run"
+    return f"PostgreSQL: NOT reachable, PostgreSQL tests will be SKIPPED ({reason})"
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """One scratch PostgreSQL database for the session (skipped, saying why, where there is no server)."""
+    reason = postgres_reason()
+    if reason is not None:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"POLICY_LEDGER_REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(reason)
+    url = create_postgres_database()
+    yield url
+    drop_postgres_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> str:
+    """A fresh, empty database URL: a SQLite file, or a reset PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    url = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    metadata.drop_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(database_url) -> Engine:
+    projections.register()
+    engine = make_engine(database_url)
+    create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(engine, clock) -> EventStore:
+    return EventStore(engine, clock=clock)
+
+
+@pytest.fixture
+def ledger(store, clock) -> Ledger:
+    return Ledger(store=store, clock=clock, ids=SequentialIds())

@@ -1,0 +1,140 @@
+"""The event store on a real database: appends, concurrency, idempotency, reads, the chain and immutability."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy
+from sqlalchemy import text
+
+from events import types as ev
+from events.canonical import GENESIS_HASH, canonical_json
+from events.errors import ConcurrencyError, IdempotencyMismatch
+from events.types import Meta
+
+META = Meta(actor="dean", role="author", occurred_at="2024-01-10T09:00:00.000000Z", reason="тест ү ө ң",
+            correlation_id="req-1")
+
+
+def opened(n: int) -> ev.RevisionOpened:
+    return ev.RevisionOpened(revision_id=f"rev-{n}", base_version=0, summary=f"Өзгөртүү {n}", author="dean")
+
+
+def test_appends_number_positions_and_versions_and_chain_the_hashes(store):
+    first = store.append("policy-a", 0, [opened(1), opened(2)], META)
+    second = store.append("policy-b", 0, [opened(3)], META)
+    assert (first.first_position, first.last_position, first.to_version) == (1, 2, 2)
+    assert (second.first_position, second.to_version) == (3, 1)
+    log = list(store.read_all())
+    assert [e.position for e in log] == [1, 2, 3]
+    assert log[0].prev_hash == GENESIS_HASH
+    assert [e.prev_hash for e in log[1:]] == [e.hash for e in log[:-1]]
+    assert log[0].meta == {"actor": "dean", "role": "author", "occurred_at": "2024-01-10T09:00:00.000000Z",
+                           "reason": "тест ү ө ң", "correlation_id": "req-1", "idempotency_key": None}
+    assert log[0].data["summary"] == "Өзгөртүү 1"
+
+
+def test_a_stale_expected_version_is_refused_and_appends_nothing(store):
+    store.append("policy-a", 0, [opened(1)], META)
+    with pytest.raises(ConcurrencyError) as refused:
+        store.append("policy-a", 0, [opened(2)], META)
+    assert (refused.value.expected, refused.value.actual) == (0, 1)
+    assert len(list(store.read_all())) == 1
+
+
+def test_the_same_idempotency_key_returns_the_first_result_and_appends_nothing(store):
+    first = store.append("policy-a", 0, [opened(1)], META, idempotency_key="k-1", result={"revision_id": "rev-1"})
+    again = store.append("policy-a", 0, [opened(1)], META, idempotency_key="k-1")
+    assert again.replayed and again.first_position == first.first_position
+    assert again.result == {"revision_id": "rev-1"}
+    assert len(list(store.read_all())) == 1
+    with pytest.raises(IdempotencyMismatch):
+        store.append("policy-a", 1, [opened(2)], META, idempotency_key="k-1")
+    assert len(list(store.read_all())) == 1
+
+
+def test_reads_cover_a_stream_up_to_a_version_and_the_log_after_a_position(store):
+    store.append("policy-a", 0, [opened(1), opened(2)], META)
+    store.append("policy-b", 0, [opened(3)], META)
+    store.append("policy-a", 2, [opened(4)], META)
+    assert [e.version for e in store.read_stream("policy-a")] == [1, 2, 3]
+    assert [e.version for e in store.read_stream("policy-a", 2)] == [1, 2]
+    assert [e.position for e in store.read_stream("policy-a", up_to_position=3)] == [1, 2]
+    assert [e.position for e in store.read_all(after=2)] == [3, 4]
+    assert [e.position for e in store.read_all(after=0, limit=2)] == [1, 2]
+    assert [e.position for e in store.read_all(up_to=3)] == [1, 2, 3]
+    assert store.stream_version("policy-a") == 3 and store.stream_version("nothing") == 0
+
+
+def test_reading_the_log_streams_in_batches_past_the_batch_size(store, monkeypatch):
+    import events.store as module
+    monkeypatch.setattr(module, "BATCH", 3)
+    for n in range(10):
+        store.append(f"policy-{n}", 0, [opened(n)], META)
+    assert [e.position for e in store.read_all()] == list(range(1, 11))
+    assert [e.position for e in store.read_all(after=4, limit=5)] == [5, 6, 7, 8, 9]
+    assert store.verify().events_checked == 10
+
+
+def test_record_time_never_runs_backwards(store, clock):
+    store.append("policy-a", 0, [opened(1)], META)
+    clock.advance(days=-3)
+    store.append("policy-a", 1, [opened(2)], META)
+    first, second = store.read_all()
+    assert second.recorded_at >= first.recorded_at
+    assert store.position_at(first.recorded_at) == 2
+
+
+def test_verify_walks_a_good_chain(store):
+    for n in range(5):
+        store.append("policy-a", n, [opened(n)], META)
+    result = store.verify()
+    assert result.ok and result.events_checked == 5 and result.first_bad_position is None
+
+
+def test_the_database_refuses_update_and_delete_on_events_whoever_asks(store, engine):
+    store.append("policy-a", 0, [opened(1)], META)
+    for statement in ("UPDATE events SET data = '{}' WHERE position = 1", "DELETE FROM events WHERE position = 1"):
+        with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
+            with engine.begin() as connection:
+                connection.execute(text(statement))
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
+            with engine.begin() as connection:
+                connection.execute(text("TRUNCATE events CASCADE"))
+    assert store.verify().ok
+
+
+def _tamper(engine, statement: str) -> None:
+    """Change the log behind the triggers' back, as someone with a database prompt could."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("ALTER TABLE events DISABLE TRIGGER USER"))
+            connection.execute(text(statement))
+            connection.execute(text("ALTER TABLE events ENABLE TRIGGER USER"))
+        else:
+            connection.execute(text("DROP TRIGGER events_no_update"))
+            connection.execute(text("DROP TRIGGER events_no_delete"))
+            connection.execute(text(statement))
+
+
+@pytest.mark.parametrize("statement, bad, problem", [
+    ("UPDATE events SET data = replace(data, 'Өзгөртүү 3', 'Өзгөртүү 9') WHERE position = 3", 3, "content"),
+    ("UPDATE events SET meta = replace(meta, 'dean', 'rector') WHERE position = 2", 2, "content"),
+    ("DELETE FROM events WHERE position = 4", 4, "missing"),
+    ("UPDATE events SET prev_hash = hash WHERE position = 5", 5, "link"),
+])
+def test_a_row_altered_behind_the_triggers_back_is_caught_by_verify(store, engine, statement, bad, problem):
+    for n in range(1, 7):
+        store.append("policy-a", n - 1, [opened(n)], META)
+    _tamper(engine, statement)
+    result = store.verify()
+    assert not result.ok
+    assert result.first_bad_position == bad
+    assert problem in result.problem
+
+
+def test_stored_payloads_are_canonical_json_with_unescaped_kyrgyz(store, engine):
+    store.append("policy-a", 0, [opened(1)], META)
+    with engine.connect() as connection:
+        data = connection.execute(text("SELECT data FROM events")).scalar_one()
+    assert data == canonical_json(opened(1).to_data())
+    assert "Өзгөртүү" in data
