@@ -1,0 +1,34 @@
+"""The Flask service: app factory, configuration, API blueprints, auth, problem documents and the CLI."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from . import bootstrap, cli, config, health, problems
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: configuration from the environment (or `test_config`), services, API, CLI."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(config.from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.json.ensure_ascii = False  # Kyrgyz and every other script go out as written
+    app.json.sort_keys = False
+    app.config.update(
+        API_TITLE="Policy Ledger", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1", OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    )
+    bootstrap.init_app(app)
+    problems.init_app(app)
+    api = Api(app)
+    from .api import register_api
+    register_api(api)
+    health.init_app(app)
+    cli.init_app(app)
+    return app

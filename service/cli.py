@@ -1,0 +1,119 @@
+"""The `policy-ledger` command line: a Flask CLI group over the same app."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from events.errors import DomainError
+
+from . import auth, schema
+from .bootstrap import services
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def fail(message: str) -> None:
+    """Stop with a one-line message on stderr and exit status 1."""
+    raise click.ClickException(message)
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database schema."""
+    schema.upgrade(services().engine)
+    click.echo(f"schema ready at {services().engine.url.render_as_string(hide_password=True)}")
+
+
+@click.group("users")
+def users_group() -> None:
+    """Manage users and their API tokens."""
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="author, reviewer, approver, auditor or admin; repeat for several.")
+@with_appcontext
+def users_add(name: str, roles: tuple[str, ...]) -> None:
+    """Create a user; prints a new API token as the last line."""
+    try:
+        token = auth.add_user(services().engine, name, list(roles))
+    except DomainError as error:
+        fail(error.message)
+    click.echo(f"user {name} created with roles {', '.join(roles)}; API token (shown once):")
+    click.echo(token)
+
+
+@click.command("rebuild")
+@with_appcontext
+def rebuild_command() -> None:
+    """Drop and rebuild every read model from the log."""
+    from projections.rebuild import rebuild
+    store = services().store
+    total = store.head()[0]
+    started = time.perf_counter()
+    with click.progressbar(length=total, label="replaying", file=sys.stderr) as bar:
+        count = rebuild(store, progress=bar.update)
+    elapsed = time.perf_counter() - started
+    click.echo(f"replayed {count} events in {elapsed:.2f}s")
+
+
+@click.command("verify")
+@with_appcontext
+def verify_command() -> None:
+    """Walk the hash chain; exit 1 naming the first bad position."""
+    store = services().store
+    total = store.head()[0]
+    with click.progressbar(length=total, label="verifying", file=sys.stderr) as bar:
+        result = store.verify(progress=bar.update)
+    if not result.ok:
+        fail(f"chain broken at position {result.first_bad_position}: {result.problem} "
+             f"({result.events_checked} events verified before it)")
+    click.echo(f"ok: {result.events_checked} events verified")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, type=click.IntRange(1, 65535), show_default=True)
+@click.option("--workers", default=None, type=click.IntRange(1, 64), help="default: from the core count")
+def serve_command(host: str, port: int, workers: int | None) -> None:
+    """Serve the API under gunicorn with deploy/gunicorn.conf.py."""
+    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}"]
+    conf = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
+    if conf.exists():
+        args += ["--config", str(conf)]
+    if workers:
+        args += ["--workers", str(workers)]
+    args.append("service:create_app()")
+    os.execv(sys.executable, args)
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on the app, so `flask --app wsgi …` has them too."""
+    for command in (init_command, users_group, rebuild_command, verify_command, serve_command):
+        app.cli.add_command(command)
+
+
+def _set_database(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        os.environ["POLICY_LEDGER_DATABASE_URL"] = value
+
+
+def _create_app() -> Flask:
+    from . import create_app
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False,
+             load_dotenv=False)
+@click.option("--database", metavar="URL", callback=_set_database, expose_value=False, is_eager=True,
+              help="database URL (default: POLICY_LEDGER_DATABASE_URL, else SQLite under the instance folder)")
+def main() -> None:
+    """Policy Ledger: event-sourced policy versioning."""

@@ -1,0 +1,28 @@
+"""Settings, each read from a POLICY_LEDGER_* environment variable with a safe default."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+# name -> (default, parser); every one can be set as POLICY_LEDGER_<NAME>.
+SETTINGS: dict[str, tuple[Any, Any]] = {
+    "DATABASE_URL": (None, str),
+    "ANONYMOUS_READS": (True, lambda v: v.lower() in ("1", "true", "yes", "on")),
+    "MAX_CONTENT_LENGTH": (1024 * 1024, int),
+    "SIGNING_KEY_FILE": (None, str),
+    "CHECKPOINT_INTERVAL_SECONDS": (0, int),
+    "LOG_LEVEL": ("INFO", str),
+    "DB_POOL_SIZE": (5, int),
+}
+
+
+def from_environment(instance_path: str) -> dict[str, Any]:
+    """Return the configuration: environment values over defaults; SQLite under the instance folder by default."""
+    config: dict[str, Any] = {}
+    for name, (default, parse) in SETTINGS.items():
+        raw = os.environ.get(f"POLICY_LEDGER_{name}")
+        config[name] = parse(raw) if raw not in (None, "") else default
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = f"sqlite:///{Path(instance_path) / 'policy-ledger.sqlite3'}"
+    return config

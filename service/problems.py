@@ -1,0 +1,107 @@
+"""Every error as an RFC 9457 problem document; nothing a client sends becomes a bare 500."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from events import errors as domain
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE = "urn:policy-ledger:problem:"
+STATUS_FOR: list[tuple[type[domain.DomainError], int]] = [
+    (domain.InvalidInput, 422),
+    (domain.IdempotencyMismatch, 422),
+    (domain.NotFound, 404),
+    (domain.Forbidden, 403),
+    (domain.ConcurrencyError, 409),
+    (domain.DomainError, 409),  # wrong state, conflicts, approval rule: the request fits, the moment does not
+]
+
+
+def problem(status: int, title: str, detail: str | None = None, *, code: str | None = None,
+            errors: dict[str, list[str]] | None = None, **extra: Any) -> Response:
+    """Build a problem+json response."""
+    body: dict[str, Any] = {"type": PROBLEM_TYPE + (code or str(status)), "title": title, "status": status,
+                            "detail": detail or title}
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    return response
+
+
+def from_domain(error: domain.DomainError, status: int | None = None) -> Response:
+    """Map a domain refusal to its HTTP status, naming the rule and the field."""
+    if status is None:
+        status = next(code for cls, code in STATUS_FOR if isinstance(error, cls))
+    errors = {error.field: [error.message]} if error.field else None
+    return problem(status, error.code.replace("_", " "), error.message, code=error.code, errors=errors,
+                   **error.details)
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested messages ({"json": {"a": {"0": [...]}}}) into dotted field names."""
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return {prefix or "body": messages}
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if not prefix and key in ("json", "query", "headers", "form", "files", "path"):
+                flat.update(_flatten(value, ""))
+                continue
+            name = f"{prefix}[{key}]" if isinstance(key, int) or str(key).isdigit() else (
+                f"{prefix}.{key}" if prefix else str(key))
+            flat.update(_flatten(value, name))
+    else:
+        flat[prefix or "body"] = [str(messages)]
+    return flat
+
+
+def _http_error(error: HTTPException) -> Response:
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages")
+    errors = _flatten(messages) if messages else None
+    detail = data.get("message") or error.description
+    if errors and (not detail or detail == error.description):
+        detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
+    response = problem(error.code or 500, error.name, detail, errors=errors)
+    for name, value in (data.get("headers") or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers that turn every error into a problem document."""
+
+    @app.errorhandler(domain.DomainError)
+    def domain_error(error: domain.DomainError) -> Response:
+        return from_domain(error)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        return _http_error(error)
+
+    @app.errorhandler(OperationalError)
+    def database_down(error: OperationalError) -> Response:
+        log.warning("database unavailable: %s", error)
+        response = problem(503, "Service Unavailable", "the database is unavailable; retry shortly",
+                           code="database_unavailable")
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error: DBAPIError) -> Response:
+        if error.connection_invalidated:
+            return database_down(error)  # type: ignore[arg-type]
+        log.exception("database error")
+        return problem(500, "Internal Server Error", "the request could not be completed", code="internal")
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        log.exception("unhandled error")
+        return problem(500, "Internal Server Error", "the request could not be completed", code="internal")

@@ -1,0 +1,15 @@
+"""Create or upgrade the database schema: the log, its triggers, the read models and the service's tables."""
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+import projections
+from events.schema import create_all
+
+from . import auth  # noqa: F401  (registers the users and token tables on the metadata)
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the current version."""
+    projections.register()
+    create_all(engine)

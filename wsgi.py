@@ -1,0 +1,2 @@
+from service import create_app
+app = create_app()
