@@ -25,8 +25,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
     )
     bootstrap.init_app(app)
-    problems.init_app(app)
     api = Api(app)
+    problems.init_app(app)  # after Api(), whose own HTTP error handler this replaces
     from .api import register_api
     register_api(api)
     health.init_app(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, json
+from flask import Flask, Response, json, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -80,6 +80,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(domain.DomainError)
     def domain_error(error: domain.DomainError) -> Response:
+        if isinstance(error, domain.ConcurrencyError) and request.headers.get("If-Match"):
+            return from_domain(error, 412)  # the client's precondition failed; nothing was appended
         return from_domain(error)
 
     @app.errorhandler(HTTPException)

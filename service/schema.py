@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 import projections
 from events.schema import create_all
 
-from . import auth  # noqa: F401  (registers the users and token tables on the metadata)
+from . import auth, http  # noqa: F401  (registers the service tables on the metadata)
 
 
 def upgrade(engine: Engine) -> None:

@@ -71,3 +71,51 @@ def store(engine, clock) -> EventStore:
 @pytest.fixture
 def ledger(store, clock) -> Ledger:
     return Ledger(store=store, clock=clock, ids=SequentialIds())
+
+
+ROLE_USERS = {
+    "author": ("dean", ["author"]),
+    "author2": ("head-of-department", ["author"]),
+    "reviewer": ("reviewer1", ["reviewer"]),
+    "reviewer2": ("reviewer2", ["reviewer"]),
+    "approver": ("qa-director", ["approver"]),
+    "approver2": ("rector", ["approver"]),
+    "auditor": ("auditor", ["auditor"]),
+    "admin": ("quality-office", ["admin"]),
+}
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """The Flask app on a fresh database with its schema in place."""
+    from service import create_app
+    from service.bootstrap import services
+    from service.schema import upgrade
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    with app.app_context():
+        upgrade(services().engine)
+    yield app
+    app.extensions["policy_ledger"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def tokens(app) -> dict[str, str]:
+    """A bearer token per role name in ROLE_USERS (users: dean, reviewer1, qa-director, rector, …)."""
+    from service.auth import add_user
+    engine = app.extensions["policy_ledger"].engine
+    return {key: add_user(engine, name, roles) for key, (name, roles) in ROLE_USERS.items()}
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Return the Authorization header for a token."""
+    return {"Authorization": f"Bearer {token}"}
