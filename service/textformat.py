@@ -1,0 +1,379 @@
+"""Parse a policy from PDF-extracted text or Markdown into sections, and render sections back as text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Section = dict[str, Any]
+Document = dict[str, Any]
+BlockKind = Literal["heading", "item", "paragraph"]
+
+BULLET = "•"
+
+# A block whose text ends like this (perhaps inside closing quotes or brackets) has finished its
+# sentence, so the next line of PDF text starts a new block rather than continuing it.
+_CLOSED = re.compile(r"[.;:!?][»\"”’')\]]*$")
+_HYPHEN_BREAK = re.compile(r"\w[-\u2010]$")
+_SYMBOL_BULLET = re.compile(r"[•\uf0b7] ?(?P<text>.*)$")
+_DASH_BULLET = re.compile(r"[-*+–] (?P<text>.*)$")
+_ROMAN = r"(?=[IVXLCDM])M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})\."
+_DECIMAL = r"\d{1,3}(?:\.\d{1,3})*[.)]|\d{1,3}(?:\.\d{1,3})+"
+_NUMBERED = re.compile(rf"(?P<label>{_ROMAN}|{_DECIMAL}|[^\W\d_]\))(?: (?P<text>.*))?$")
+_NUMBER_PATH = re.compile(r"\d{1,3}(?:\.\d{1,3})*\.?")
+_MD_HEADING = re.compile(r"(?P<hashes>#{1,6}) (?P<text>.+?)(?: #+)?$")
+_MD_BREAK = re.compile(r"(?:[-*_] ?){3,}$")
+_OPENERS = "«\"“„'([*_"
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What the parser found, for a person to check an import at a glance.
+
+    `unclassified` lists the line numbers (1-based) of paragraphs that do not open like a sentence
+    (a lowercase word or a stray symbol): most likely a marker or a continuation it could not place.
+    """
+
+    format: Literal["text", "markdown"]
+    headings: int
+    paragraphs: int
+    items: int
+    max_depth: int
+    unclassified: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ParsedPolicy:
+    """A policy's title and section tree as parsed from text, with a summary of the import."""
+
+    title: str
+    sections: list[Section]
+    summary: ImportSummary
+
+    def document(self) -> Document:
+        """Return the title and sections as a document dict."""
+        return {"title": self.title, "sections": self.sections}
+
+
+@dataclass(frozen=True)
+class _Line:
+    number: int
+    indent: int
+    content: str
+
+
+@dataclass(frozen=True)
+class _Marker:
+    label: str
+    text: str
+    weak: bool
+
+
+@dataclass
+class _Block:
+    """Consecutive lines forming one section, before the section is placed in the tree."""
+
+    kind: BlockKind
+    line: _Line
+    text: str
+    label: str | None = None
+    level: int = 0
+    weak: bool = False
+
+    def extend(self, piece: str) -> None:
+        self.text = _join(self.text, piece)
+
+
+def parse_policy_text(text: str) -> ParsedPolicy:
+    """Parse plain text extracted from a PDF, or Markdown, into a title and a section tree."""
+    # Blank input gives an empty title and no sections rather than an error, so that no input can
+    # make an import fail; the summary (all zeros) shows there was nothing to import.
+    lines = _lines(text)
+    markdown = any(_MD_HEADING.match(line.content) for line in lines)
+    first = next((index for index, line in enumerate(lines) if line.content), len(lines))
+    title = _title(lines[first].content, markdown) if first < len(lines) else ""
+    rest = lines[first + 1:]
+    tree = _Tree()
+    for block in _markdown_blocks(rest) if markdown else _text_blocks(rest):
+        tree.add(block)
+    return ParsedPolicy(title, tree.sections, tree.summary("markdown" if markdown else "text"))
+
+
+def render_txt(document: Document) -> str:
+    """Render a document as plain text, one block a line, that parse_policy_text reads back."""
+    # Plain text carries only what the text heuristic reads back: blocks whose text ends a
+    # sentence, lead-in headings ending in a colon over their items, and nesting by decimal labels
+    # (1. > 1.1.). Other headings are written as their title line and other nesting is flattened.
+    lines = [document.get("title") or ""]
+    for section in _walk(document.get("sections") or []):
+        lines.extend(_txt_lines(section))
+    return "\n\n".join(lines) + "\n"
+
+
+def render_md(document: Document) -> str:
+    """Render a document as Markdown that parse_policy_text reads back."""
+    # Headings become ##, ###… by depth and own everything up to the next heading, so a section
+    # after a heading's subtree cannot be written back at the heading's level. Nested items are
+    # indented under their parent.
+    blocks = [f"# {document.get('title') or ''}"]
+    blocks.extend(_md_blocks(document.get("sections") or [], 2, ""))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _lines(text: str) -> list[_Line]:
+    # A byte-order mark is an encoding artefact, never part of the title.
+    raw_lines = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [_Line(number, _indent(raw), " ".join(raw.split())) for number, raw in enumerate(raw_lines, 1)]
+
+
+def _indent(raw: str) -> int:
+    expanded = raw.expandtabs(4)
+    return len(expanded) - len(expanded.lstrip())
+
+
+def _title(content: str, markdown: bool) -> str:
+    heading = _MD_HEADING.match(content) if markdown else None
+    return heading["text"] if heading else content
+
+
+def _match_marker(content: str, markdown: bool) -> _Marker | None:
+    # U+F0B7 is how a Symbol-font • comes out of a PDF, and -, *, + and – are other spellings of
+    # a bullet: the glyph is typography, not content, so every bullet's label is •.
+    if match := _SYMBOL_BULLET.match(content):
+        return _Marker(BULLET, match["text"], weak=False)
+    if match := _DASH_BULLET.match(content):
+        # In PDF text a line may start with a dash because a wrapped sentence goes on after a
+        # spaced dash, so there a dash is only a weak sign of an item; in Markdown it is syntax.
+        return _Marker(BULLET, match["text"], weak=not markdown)
+    if match := _NUMBERED.match(content):
+        return _Marker(match["label"], match["text"] or "", weak=False)
+    return None
+
+
+# PDF text: where does a block end? Blank lines say nothing (extraction puts them between the
+# pieces of one wrapped paragraph), so a line continues the current block unless
+#   - the block already ends a sentence (. ; : ! ?, perhaps inside closing quotes or brackets),
+#   - the line starts an item (•, U+F0B7, I., 1., 1.1., 1), a)); a dash (- – * +) starts one only
+#     after another dash item, as it may otherwise be a spaced dash whose sentence wrapped,
+#   - or it is a lead-in: it ends in a colon and does not start in lowercase.
+# A block ending in a colon becomes a lead-in heading, and the items after it are its children
+# until a paragraph or another heading closes the list. Items nest by decimal label (1.1. in 1.).
+def _text_blocks(lines: list[_Line]) -> list[_Block]:
+    """Group lines of PDF text into blocks."""
+    blocks: list[_Block] = []
+    for line in lines:
+        if not line.content:
+            continue
+        current = blocks[-1] if blocks else None
+        marker = _match_marker(line.content, markdown=False)
+        if current is not None and not _starts_block(current, line.content, marker):
+            current.extend(line.content)
+        else:
+            blocks.append(_new_block(line, marker))
+    return blocks
+
+
+def _starts_block(current: _Block, content: str, marker: _Marker | None) -> bool:
+    """Tell whether a PDF text line opens a new block instead of continuing the current one."""
+    if _CLOSED.search(current.text):
+        return True
+    if marker is not None:
+        return not marker.weak or current.weak
+    return _is_lead_in_line(content)
+
+
+def _is_lead_in_line(content: str) -> bool:
+    # A lowercase start means a wrapped sentence that merely ends in a colon, not a new lead-in.
+    return content.endswith(":") and not content[0].islower()
+
+
+def _markdown_blocks(lines: list[_Line]) -> list[_Block]:
+    """Group Markdown lines into blocks, ended by blank lines and headings as Markdown has it."""
+    blocks: list[_Block] = []
+    current: _Block | None = None
+    for line in lines:
+        heading = _MD_HEADING.match(line.content)
+        marker = _match_marker(line.content, markdown=True)
+        if not line.content or _MD_BREAK.match(line.content):
+            current = None
+        elif heading:
+            blocks.append(_heading_block(line, len(heading["hashes"]), heading["text"]))
+            current = None
+        elif current is not None and marker is None:
+            current.extend(line.content)
+        else:
+            current = _new_block(line, marker)
+            blocks.append(current)
+    return blocks
+
+
+def _heading_block(line: _Line, level: int, text: str) -> _Block:
+    numbered = _NUMBERED.match(text)
+    if numbered and numbered["text"]:
+        return _Block("heading", line, numbered["text"], label=numbered["label"], level=level)
+    return _Block("heading", line, text, level=level)
+
+
+def _new_block(line: _Line, marker: _Marker | None) -> _Block:
+    if marker is None:
+        return _Block("paragraph", line, line.content)
+    return _Block("item", line, marker.text, label=marker.label, weak=marker.weak)
+
+
+def _join(text: str, piece: str) -> str:
+    """Join a wrapped line onto the text before it."""
+    if not text:
+        return piece
+    # A word broken after its hyphen (илимий- / педагогикалык) is one hyphenated compound, while a
+    # spaced dash (университеттен - / дүйнөлүк) keeps the space that followed it.
+    if _HYPHEN_BREAK.search(text):
+        return text + piece
+    return f"{text} {piece}"
+
+
+class _Tree:
+    """Place blocks into the section tree, keeping track of the open headings and list."""
+
+    def __init__(self) -> None:
+        self.sections: list[Section] = []
+        self.unclassified: list[int] = []
+        self._headings: list[tuple[int, Section]] = []
+        self._lead_in: Section | None = None
+        self._items: list[tuple[_Block, Section]] = []
+
+    def add(self, block: _Block) -> None:
+        if block.kind == "heading":
+            self._add_heading(block)
+        elif block.kind == "item" and block.text:
+            self._add_item(block)
+        elif block.kind == "paragraph" and block.text.endswith(":"):
+            self._add_lead_in(block)
+        else:
+            self._add_paragraph(block)
+
+    def summary(self, source_format: Literal["text", "markdown"]) -> ImportSummary:
+        kinds = [section["kind"] for section in _walk(self.sections)]
+        return ImportSummary(
+            format=source_format,
+            headings=kinds.count("heading"),
+            paragraphs=kinds.count("paragraph"),
+            items=kinds.count("item"),
+            max_depth=_depth(self.sections),
+            unclassified=tuple(self.unclassified),
+        )
+
+    def _container(self) -> list[Section]:
+        return self._headings[-1][1]["children"] if self._headings else self.sections
+
+    def _close_list(self) -> None:
+        self._lead_in = None
+        self._items = []
+
+    def _add_heading(self, block: _Block) -> None:
+        while self._headings and self._headings[-1][0] >= block.level:
+            self._headings.pop()
+        section = _section("heading", block.label, block.text, "")
+        self._container().append(section)
+        self._headings.append((block.level, section))
+        self._close_list()
+
+    def _add_lead_in(self, block: _Block) -> None:
+        self._close_list()
+        self._lead_in = _section("heading", None, block.text, "")
+        self._container().append(self._lead_in)
+
+    def _add_item(self, block: _Block) -> None:
+        while self._items and not _nests_under(block, self._items[-1][0]):
+            self._items.pop()
+        if self._items:
+            siblings = self._items[-1][1]["children"]
+        else:
+            siblings = self._lead_in["children"] if self._lead_in else self._container()
+        section = _section("item", block.label, None, block.text)
+        siblings.append(section)
+        self._items.append((block, section))
+
+    def _add_paragraph(self, block: _Block) -> None:
+        # A marker with no text after it is kept as written rather than dropped as an empty item.
+        text = block.text if block.kind == "paragraph" else block.line.content
+        self._close_list()
+        self._container().append(_section("paragraph", None, None, text))
+        if block.kind != "paragraph" or not _opens_like_sentence(text):
+            self.unclassified.append(block.line.number)
+
+
+def _section(kind: str, label: str | None, title: str | None, text: str) -> Section:
+    return {"kind": kind, "label": label, "title": title, "text": text, "children": []}
+
+
+def _nests_under(child: _Block, parent: _Block) -> bool:
+    if child.line.indent != parent.line.indent:
+        return child.line.indent > parent.line.indent
+    child_path, parent_path = _number_path(child.label), _number_path(parent.label)
+    return bool(parent_path) and len(child_path) > len(parent_path) and child_path[: len(parent_path)] == parent_path
+
+
+def _number_path(label: str | None) -> tuple[int, ...]:
+    if label is None or not _NUMBER_PATH.fullmatch(label):
+        return ()
+    return tuple(int(part) for part in label.rstrip(".").split("."))
+
+
+def _opens_like_sentence(text: str) -> bool:
+    first = text.lstrip(_OPENERS)[:1]
+    return first.isalnum() and not first.islower()
+
+
+def _walk(sections: list[Section]) -> Iterator[Section]:
+    for section in sections:
+        yield section
+        yield from _walk(section.get("children") or [])
+
+
+def _depth(sections: list[Section]) -> int:
+    return max((1 + _depth(section["children"]) for section in sections), default=0)
+
+
+def _words(*parts: str | None) -> str:
+    return " ".join(part for part in parts if part)
+
+
+def _txt_lines(section: Section) -> list[str]:
+    if section["kind"] == "heading":
+        lines = [_words(section.get("label"), section.get("title")), section.get("text") or ""]
+        return [line for line in lines if line]
+    label = section.get("label") or (BULLET if section["kind"] == "item" else None)
+    return [_words(label, section.get("title"), section.get("text"))]
+
+
+def _md_blocks(sections: list[Section], level: int, indent: str) -> list[str]:
+    return [block for section in sections for block in _md_section(section, level, indent)]
+
+
+def _md_section(section: Section, level: int, indent: str) -> list[str]:
+    children = section.get("children") or []
+    if section["kind"] == "heading" and _is_lead_in(section):
+        # As a # heading a lead-in would also take in the paragraphs after its list.
+        return [indent + section["title"], *_md_blocks(children, level, indent)]
+    if section["kind"] == "heading":
+        hashes = "#" * min(level, 6)
+        head = f"{hashes} {_words(section.get('label'), section.get('title'))}"
+        text = [indent + section["text"]] if section.get("text") else []
+        return [head, *text, *_md_blocks(children, level + 1, indent)]
+    title = f"**{section['title']}**" if section.get("title") else None
+    if section["kind"] == "item":
+        marker = "-" if section.get("label") in (None, "", BULLET) else section["label"]
+        line = indent + _words(marker, title, section.get("text"))
+        return [line, *_md_blocks(children, level, indent + " " * (len(marker) + 1))]
+    return [indent + _words(section.get("label"), title, section.get("text")), *_md_blocks(children, level, indent)]
+
+
+def _is_lead_in(section: Section) -> bool:
+    return (
+        not section.get("label")
+        and not section.get("text")
+        and (section.get("title") or "").endswith(":")
+        and all(child["kind"] == "item" for child in section.get("children") or [])
+    )
