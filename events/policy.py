@@ -1,6 +1,7 @@
 """The policy aggregate: a fold of its events whose commands check every rule and record new events."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
@@ -15,6 +16,7 @@ from .rules import (MEANINGS, PARTY_KINDS, PERIODIC_OUTCOMES, VERDICTS, Approval
                     counting_approvers)
 
 IdFactory = Callable[[str], str]
+POLICY_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])")
 TITLE_KEY = "title"  # the pseudo-section a retitle touches, for conflict detection
 
 
@@ -134,6 +136,9 @@ class Policy:
                summary: str, ids: IdFactory, now: datetime) -> str | None:
         """Create the policy; initial sections become a draft revision whose id is returned."""
         self._now = format_time(now)
+        if not isinstance(policy_id, str) or not POLICY_ID.fullmatch(policy_id):
+            raise InvalidInput("id must be 2 to 100 lowercase letters, digits and hyphens, not starting or "
+                               "ending with a hyphen", field="id")
         if self.exists:
             raise AlreadyExists(f"policy {policy_id!r} already exists", field="id")
         _require_text(title, "title")

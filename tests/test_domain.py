@@ -423,3 +423,11 @@ def test_an_upcaster_brings_an_old_payload_to_the_current_schema():
     assert data == {"text": "саламатсызбы", "language": "ky"}
     with pytest.raises(ValueError):
         ev.upcast("Noted", 4, {}, registry={"Noted": Noted}, upcasters=steps)
+
+
+@pytest.mark.parametrize("policy_id", ["", "a", "Upper", "-lead", "trail-", "has space", "x" * 101, "ҮӨҢ"])
+def test_a_policy_id_must_be_a_slug(policy_id):
+    with pytest.raises(InvalidInput) as refused:
+        Policy().create(policy_id=policy_id, title="t", language="en", owner="o", review_interval_days=30,
+                        approval_rule=None, sections=None, summary="", ids=SequentialIds(), now=NOW)
+    assert refused.value.field == "id"
