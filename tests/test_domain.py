@@ -87,14 +87,14 @@ def test_creating_a_policy_twice_is_refused():
 ])
 def test_a_bad_approval_rule_is_refused_naming_the_field(rule, field):
     with pytest.raises(InvalidInput) as refused:
-        Policy().create(policy_id="p", title="t", language="en", owner="o", review_interval_days=30,
+        Policy().create(policy_id="pol", title="t", language="en", owner="o", review_interval_days=30,
                         approval_rule=rule, sections=None, summary="", ids=SequentialIds(), now=NOW)
     assert refused.value.field == field
 
 
 def test_a_bad_initial_section_is_refused_naming_its_path():
     with pytest.raises(InvalidInput) as refused:
-        Policy().create(policy_id="p", title="t", language="en", owner="o", review_interval_days=30,
+        Policy().create(policy_id="pol", title="t", language="en", owner="o", review_interval_days=30,
                         approval_rule=None, sections=[{"kind": "paragraph", "text": "ok"},
                                                       {"kind": "chapter", "text": "x"}],
                         summary="", ids=SequentialIds(), now=NOW)
@@ -112,7 +112,7 @@ def test_folding_the_recorded_events_gives_the_same_state():
 
 def test_events_applied_out_of_order_are_refused():
     policy = Policy()
-    event = ev.PolicyCreated(policy_id="p", title="t", language="en", owner="o", review_interval_days=1,
+    event = ev.PolicyCreated(policy_id="pol", title="t", language="en", owner="o", review_interval_days=1,
                              approval_rule={"approvals": 1, "roles": ["approver"]})
     with pytest.raises(EventOrderError):
         policy.apply(event, 2, "2024-01-01T00:00:00.000000Z")
