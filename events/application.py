@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
@@ -163,11 +165,32 @@ class Ledger:
     clock: Callable[[], datetime] = utcnow
     ids: Callable[[str], str] = new_id
     retries: int = RETRIES
+    cache_size: int = 256
+    _cache: OrderedDict[str, Policy] = field(default_factory=OrderedDict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def load(self, policy_id: str) -> Policy:
         """Fold a policy from its stream (an empty Policy if it does not exist yet)."""
-        history = ((e.version, e.event, e.meta["occurred_at"]) for e in self.store.read_stream(stream_for(policy_id)))
-        return Policy.fold(history)
+        return self._catch_up(Policy(), policy_id)
+
+    def _catch_up(self, policy: Policy, policy_id: str) -> Policy:
+        for e in self.store.read_stream(stream_for(policy_id), after_version=policy.version):
+            policy.apply(e.event, e.version, e.meta["occurred_at"])
+        return policy
+
+    def _checkout(self, policy_id: str) -> Policy:
+        # A cached fold is taken out while a command uses it, so no two threads share one; it only
+        # needs the events appended since (by any process) to be current again.
+        with self._lock:
+            cached = self._cache.pop(policy_id, None)
+        return self._catch_up(cached or Policy(), policy_id)
+
+    def _checkin(self, policy_id: str, policy: Policy) -> None:
+        policy.pending = []
+        with self._lock:
+            self._cache[policy_id] = policy
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
 
     def handle(self, command: str, policy_id: str, context: Context, payload: dict[str, Any]) -> Outcome:
         """Run one command against one policy and append its events atomically."""
@@ -179,7 +202,7 @@ class Ledger:
                 return Outcome(result=earlier.result, append=earlier)
         attempts = 1 if context.expected_version is not None else self.retries
         for attempt in range(attempts):
-            policy = self.load(policy_id)
+            policy = self._checkout(policy_id)
             if context.expected_version is not None and policy.version != context.expected_version:
                 raise ConcurrencyError(f"policy {policy_id} is at version {policy.version}, "
                                        f"not {context.expected_version}",
@@ -198,6 +221,8 @@ class Ledger:
                 if attempt + 1 == attempts:
                     raise
                 continue  # another writer got in first: decide again on fresh state, never merge blindly
+            if not appended.replayed:
+                self._checkin(policy_id, policy)  # its state now equals the stream's: keep it
             return Outcome(result=appended.result, append=appended)
         raise AssertionError("unreachable")
 

@@ -183,9 +183,11 @@ class EventStore:
         return (row.position, row.hash, row.recorded_at) if row else (0, GENESIS_HASH, "")
 
     def read_stream(self, stream: str, up_to_version: int | None = None, *, up_to_position: int | None = None,
-                    conn: Connection | None = None) -> list[StoredEvent]:
-        """Return one stream's events in order, optionally only up to a version or a global position."""
+                    after_version: int = 0, conn: Connection | None = None) -> list[StoredEvent]:
+        """Return one stream's events in order: after a version, up to a version or a global position."""
         query = select(*_COLUMNS).where(_E.c.stream == stream).order_by(_E.c.version)
+        if after_version:
+            query = query.where(_E.c.version > after_version)
         if up_to_version is not None:
             query = query.where(_E.c.version <= up_to_version)
         if up_to_position is not None:
