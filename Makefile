@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/policy-ledger run-demo
+	$(BIN)/policy-ledger init
+	$(BIN)/policy-ledger demo --if-empty
+	@echo "API: http://127.0.0.1:8000/api/v1/policies  docs: http://127.0.0.1:8000/api/v1/docs"
+	$(BIN)/policy-ledger serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,156 @@
+"""Import a policy from text: read and parse a file, create the policy with its sections, adopt it if asked."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from events.application import Context, Ledger
+from events.canonical import format_time
+from events.document import validate_section_fields
+from events.errors import InvalidInput
+from events.policy import POLICY_ID, Actor
+
+from . import schemas
+from .textformat import ImportSummary, ParsedPolicy, parse_policy_text
+
+LANGUAGE = re.compile(schemas.LANGUAGE)  # the HTTP API's rule, matched in full
+MAX_TITLE = 2000
+DEFAULT_REVIEW_INTERVAL_DAYS = 365
+
+
+def check_policy_id(policy_id: str) -> None:
+    """Refuse, before any file is read, an id the policy aggregate would refuse (it appears in URLs)."""
+    if not POLICY_ID.fullmatch(policy_id):
+        raise InvalidInput(f"policy id {policy_id!r} must be 2 to 100 lowercase letters, digits and hyphens, "
+                           "not starting or ending with a hyphen", field="id")
+
+
+def check_language(language: str) -> None:
+    """Refuse a language that is not a BCP 47 tag such as ky, ru or en-GB."""
+    if not LANGUAGE.fullmatch(language):
+        raise InvalidInput(f"language {language!r} must be a language tag such as ky, ru or en", field="language")
+
+
+def read_policy_text(path: Path) -> str:
+    """Return a file's UTF-8 text, refusing what cannot be a policy: missing, a directory, binary, empty."""
+    if not path.exists():
+        raise InvalidInput(f"no such file: {path}", field="file")
+    if path.is_dir():
+        raise InvalidInput(f"{path} is a directory, not a file", field="file")
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise InvalidInput(f"cannot read {path}: {error.strerror or error}", field="file") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"{path} is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}); "
+                           "convert it to UTF-8 first", field="file") from None
+    if "\x00" in text:
+        # PostgreSQL text cannot hold NUL, and no policy text has one: this is a binary file.
+        raise InvalidInput(f"{path} holds NUL bytes; it looks like a binary file, not text", field="file")
+    if not text.strip():
+        raise InvalidInput(f"{path} is empty", field="file")
+    return text
+
+
+def parse_policy_file(path: Path) -> ParsedPolicy:
+    """Read and parse a policy file, refusing one with no sections below its title."""
+    parsed = parse_policy_text(read_policy_text(path))
+    if not parsed.sections:
+        raise InvalidInput(f"{path} has a title line but no sections below it", field="file")
+    return parsed
+
+
+def walk_sections(sections: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Yield every section of a tree, depth first."""
+    for section in sections:
+        yield section
+        yield from walk_sections(section.get("children") or [])
+
+
+def check_sections(sections: list[dict[str, Any]], progress: Callable[[int], None] | None = None) -> int:
+    """Check every section's fields before anything is recorded; return how many there are."""
+    count = 0
+    for section in walk_sections(sections):
+        validate_section_fields(section["kind"], section.get("label"), section.get("title"), section.get("text", ""))
+        count += 1
+        if progress is not None:
+            progress(1)
+    return count
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportRequest:
+    """What to make of a parsed file: the policy's id and title, who imports it, and whether to adopt it."""
+
+    policy_id: str
+    actor: str
+    source: str
+    title: str | None = None
+    language: str = "ky"
+    review_interval_days: int = DEFAULT_REVIEW_INTERVAL_DAYS
+    approval_rule: dict[str, Any] | None = None
+    publish: bool = False
+    effective_from: datetime | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportResult:
+    """The ids an import made and what the parser found."""
+
+    policy_id: str
+    title: str
+    draft_revision_id: str
+    summary: ImportSummary
+    version: int | None = None
+    effective_from: str | None = None
+
+
+def adoption_reason(source: str) -> str:
+    """Return the reason recorded when an imported text is adopted without review in the ledger."""
+    return f"imported from {source}; adopted as approved outside the ledger"
+
+
+def check_request(request: ImportRequest, parsed: ParsedPolicy) -> str:
+    """Check everything an import needs before its first append, so a refusal appends nothing; return the title."""
+    check_policy_id(request.policy_id)
+    check_language(request.language)
+    if not request.actor.strip() or len(request.actor) > 200:
+        raise InvalidInput("the actor is a name of 1 to 200 characters", field="actor")
+    title = (request.title if request.title is not None else parsed.title).strip()
+    if not title:
+        raise InvalidInput("the file has no title line; give one with --title", field="title")
+    if len(title) > MAX_TITLE:
+        raise InvalidInput(f"the title is longer than {MAX_TITLE} characters; give a shorter one with --title",
+                           field="title")
+    if request.effective_from is not None and not request.publish:
+        raise InvalidInput("an effective date applies only when publishing (--publish)", field="effective_from")
+    if request.reason is not None and not request.reason.strip():
+        raise InvalidInput("the reason cannot be empty", field="reason")
+    return title
+
+
+def import_policy(ledger: Ledger, parsed: ParsedPolicy, request: ImportRequest) -> ImportResult:
+    """Create the policy with the parsed sections as its draft, and adopt that draft as version 1 if asked."""
+    title = check_request(request, parsed)
+    created_reason = (request.reason if not request.publish else None) or f"imported from {request.source}"
+    created = ledger.handle("create_policy", request.policy_id, Context(
+        actor=Actor(name=request.actor, role="author"), reason=created_reason), {
+        "id": request.policy_id, "title": title, "language": request.language,
+        "review_interval_days": request.review_interval_days, "approval_rule": request.approval_rule,
+        "sections": parsed.sections, "summary": f"Text imported from {request.source}"})
+    draft = created.result["draft_revision_id"]
+    if not request.publish:
+        return ImportResult(policy_id=request.policy_id, title=title, draft_revision_id=draft,
+                            summary=parsed.summary)
+    adopted = ledger.handle("adopt_revision", request.policy_id, Context(
+        actor=Actor(name=request.actor, role="admin"), reason=request.reason or adoption_reason(request.source)), {
+        "revision_id": draft,
+        "effective_from": format_time(request.effective_from) if request.effective_from else None})
+    return ImportResult(policy_id=request.policy_id, title=title, draft_revision_id=draft, summary=parsed.summary,
+                        version=adopted.result["version"], effective_from=adopted.result["effective_from"])
