@@ -1,14 +1,19 @@
 """The responsibility audit trail: one row per action, plus assignments, periodic reviews and acknowledgements."""
 from __future__ import annotations
 
+import json
+import operator
 from typing import Any
 
-from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, insert, update
+from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, insert, or_, select, update
 
 from events import types as ev
 from events.schema import Position, metadata
 from events.store import StoredEvent
 from events.streams import policy_of
+
+from .revisions import revision_approvals, revision_changes, revision_reviews
+from .versions import policy_versions, section_changes
 
 audit_trail = Table(
     "audit_trail", metadata,
@@ -159,3 +164,100 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
                         (acknowledgements, acks)):
         if rows:
             connection.execute(insert(table), rows)
+
+
+# ---- reads -------------------------------------------------------------------------------------
+
+# Every action name _action gives, for validating filters.
+ACTIONS = (
+    "policy_created", "revision_opened", "section_added", "section_amended", "section_moved", "section_removed",
+    "policy_retitled", "revision_submitted", "review_approve", "review_request_changes", "approval_signed",
+    "approval_completed", "revision_published", "revision_rejected", "revision_withdrawn",
+    "responsibility_assigned", "responsibility_revoked", "periodic_review", "acknowledged",
+)
+
+
+def trail_page(connection: Connection, policy_id: str, *, after: int | None, limit: int, actor: str | None = None,
+               action: str | None = None, since: str | None = None, until: str | None = None,
+               as_of: str | None = None) -> list[dict[str, Any]]:
+    """Return up to `limit` trail rows of a policy in log order, filtered by actor, action, occurred and record time."""
+    t = audit_trail
+    query = select(t).where(t.c.policy_id == policy_id).order_by(t.c.position).limit(limit)
+    filters = ((t.c.position, operator.gt, after), (t.c.actor, operator.eq, actor),
+               (t.c.action, operator.eq, action), (t.c.occurred_at, operator.ge, since),
+               (t.c.occurred_at, operator.le, until), (t.c.recorded_at, operator.le, as_of))
+    for column, compare, value in filters:
+        if value is not None:
+            query = query.where(compare(column, value))
+    return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def responsibilities_at(connection: Connection, policy_id: str, *, at: str, as_of: str,
+                        section_id: str | None = None) -> list[dict[str, Any]]:
+    """Return who was responsible at effective time `at`, as recorded by `as_of` (a section's and policy-wide)."""
+    r = responsibilities
+    query = (select(r).where(
+        r.c.policy_id == policy_id, r.c.assigned_recorded_at <= as_of, r.c.valid_from <= at,
+        # A revocation counts only once it was recorded; until then the assignment stood open-ended.
+        or_(r.c.revoked_recorded_at.is_(None), r.c.revoked_recorded_at > as_of, r.c.valid_to > at))
+        .order_by(r.c.valid_from, r.c.assignment_id))
+    if section_id is not None:
+        query = query.where(or_(r.c.section_id == section_id, r.c.section_id.is_(None)))
+    rows = []
+    for row in connection.execute(query).mappings():
+        found = dict(row)
+        if found["revoked_recorded_at"] is not None and found["revoked_recorded_at"] > as_of:
+            found.update(valid_to=None, revoked_by=None, revoked_recorded_at=None)
+        rows.append(found)
+    return rows
+
+
+def section_known(connection: Connection, policy_id: str, section_id: str) -> bool:
+    """Tell whether a section was ever published in the policy or given a responsible party."""
+    for table in (section_changes, responsibilities):
+        found = connection.execute(select(table.c.section_id).where(
+            table.c.policy_id == policy_id, table.c.section_id == section_id).limit(1)).first()
+        if found is not None:
+            return True
+    return False
+
+
+def section_lineage(connection: Connection, policy_id: str, section_id: str) -> list[dict[str, Any]]:
+    """Return every published change to one section: its version, revision, author, edits, reviews and signatures."""
+    sc, pv = section_changes, policy_versions
+    query = (select(sc, pv.c.summary, pv.c.publisher, pv.c.approvers.label("counted"))
+             .join(pv, (pv.c.policy_id == sc.c.policy_id) & (pv.c.version == sc.c.version))
+             .where(sc.c.policy_id == policy_id, sc.c.section_id == section_id).order_by(sc.c.version))
+    items = [dict(row) for row in connection.execute(query).mappings()]
+    revision_ids = [item["revision_id"] for item in items]
+
+    def by_revision(table: Table) -> dict[str, list[dict[str, Any]]]:
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        if revision_ids:
+            found = connection.execute(select(table).where(table.c.revision_id.in_(revision_ids))
+                                       .order_by(table.c.position)).mappings()
+            for row in found:
+                grouped.setdefault(row["revision_id"], []).append(dict(row))
+        return grouped
+
+    reviews, approvals, edits = (by_revision(t) for t in (revision_reviews, revision_approvals, revision_changes))
+    lineage = []
+    for item in items:
+        counted = json.loads(item.pop("counted"))
+        # Signatures that counted were all given to the approved content; anything given to other content is void.
+        approved_hash = counted[0]["content_hash"] if counted else None
+        rid = item["revision_id"]
+
+        def void(row: dict[str, Any]) -> bool:
+            return approved_hash is not None and row["content_hash"] != approved_hash
+
+        lineage.append({
+            **item, "changes": item["changes"].split(","),
+            "approvers": [s["approver"] for s in counted],
+            "edits": [{"position": e["position"], "type": e["type"], "actor": e["actor"], "at": e["at"],
+                       "data": json.loads(e["data"])}
+                      for e in edits.get(rid, []) if json.loads(e["data"]).get("section_id") == section_id],
+            "reviews": [{**r, "void": void(r)} for r in reviews.get(rid, [])],
+            "approvals": [{**a, "void": void(a)} for a in approvals.get(rid, [])],
+        })
+    return lineage

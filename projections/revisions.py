@@ -7,9 +7,12 @@ from typing import Any
 from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, insert, select, update
 
 from events import types as ev
+from events.policy import apply_change, touched_by
 from events.schema import Position, metadata
 from events.store import StoredEvent
 from events.streams import policy_of
+
+from . import versions
 
 revisions = Table(
     "revisions", metadata,
@@ -160,3 +163,85 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
         else:
             values = {k: v for k, v in row.items() if k != "revision_id"}
             connection.execute(update(revisions).where(revisions.c.revision_id == revision_id).values(**values))
+
+
+# ---- reads -------------------------------------------------------------------------------------
+
+FINAL = ("published", "rejected", "withdrawn")
+_OPS = {"SectionAdded": ("add", ("section_id", "parent_id", "after_id", "kind", "label", "title", "text")),
+        "SectionAmended": ("amend", ("section_id", "text", "title", "label")),
+        "SectionMoved": ("move", ("section_id", "parent_id", "after_id")),
+        "SectionRemoved": ("remove", ("section_id",)),
+        "PolicyRetitled": ("retitle", ("title",))}
+
+
+def _row(row: Any) -> dict[str, Any]:
+    found = dict(row)
+    found["reviewers"] = json.loads(found["reviewers"])
+    return found
+
+
+def get(connection: Connection, revision_id: str) -> dict[str, Any] | None:
+    """Return one revision's row (status, author, base, summary, reviewers)."""
+    row = connection.execute(select(revisions).where(revisions.c.revision_id == revision_id)).mappings().first()
+    return _row(row) if row else None
+
+
+def page(connection: Connection, policy_id: str, status: str | None, after: int | None,
+         limit: int) -> list[dict[str, Any]]:
+    """Return up to `limit` revisions of a policy in the order they were opened, after an opening position."""
+    # A revision's first transition (from nothing to draft) is its opening; its position orders revisions.
+    t = revision_transitions
+    query = (select(revisions, t.c.position.label("opened_position"))
+             .join(t, (t.c.revision_id == revisions.c.revision_id) & t.c.from_status.is_(None))
+             .where(t.c.policy_id == policy_id).order_by(t.c.position).limit(limit))
+    if status is not None:
+        query = query.where(revisions.c.status == status)
+    if after is not None:
+        query = query.where(t.c.position > after)
+    return [_row(r) for r in connection.execute(query).mappings()]
+
+
+def history(connection: Connection, policy_id: str, after: int | None, limit: int) -> list[dict[str, Any]]:
+    """Return up to `limit` revisions in opening order, each with every change of state it went through."""
+    items = page(connection, policy_id, None, after, limit)
+    t = revision_transitions
+    moves: dict[str, list[dict[str, Any]]] = {}
+    if items:
+        query = (select(t).where(t.c.policy_id == policy_id, t.c.revision_id.in_([i["revision_id"] for i in items]))
+                 .order_by(t.c.position))
+        for move in connection.execute(query).mappings():
+            moves.setdefault(move["revision_id"], []).append(dict(move))
+    return [{**item, "transitions": moves.get(item["revision_id"], [])} for item in items]
+
+
+def _ordered(connection: Connection, table: Table, revision_id: str) -> list[dict[str, Any]]:
+    query = select(table).where(table.c.revision_id == revision_id).order_by(table.c.position)
+    return [dict(r) for r in connection.execute(query).mappings()]
+
+
+def detail(connection: Connection, policy_id: str, revision_id: str) -> dict[str, Any] | None:
+    """Return a revision with its changes, reviews and signatures (each marked void once the content moved
+    on), the conflicts a publication would meet, its content hash and its preview document."""
+    found = get(connection, revision_id)
+    if found is None or found["policy_id"] != policy_id:
+        return None
+    document, language = versions.document(connection, policy_id, found["base_version"])
+    touched: set[str] = set()
+    changes = []
+    for change in _ordered(connection, revision_changes, revision_id):
+        data = json.loads(change["data"])
+        event = ev.from_record(change["type"], 1, data)
+        touched |= touched_by(document, event)
+        document = apply_change(document, event)
+        op, keys = _OPS[change["type"]]
+        changes.append({"op": op, **{k: data[k] for k in keys}, "actor": change["actor"], "at": change["at"]})
+    content_hash = document.content_hash(policy_id, language)
+    reviews = [{**r, "void": r["content_hash"] != content_hash}
+               for r in _ordered(connection, revision_reviews, revision_id)]
+    approvals = [{**a, "void": a["content_hash"] != content_hash}
+                 for a in _ordered(connection, revision_approvals, revision_id)]
+    conflicts = ([] if found["status"] in FINAL
+                 else sorted(touched & versions.touched_after(connection, policy_id, found["base_version"])))
+    return {**found, "changes": changes, "reviews": reviews, "approvals": approvals, "conflicts": conflicts,
+            "content_hash": content_hash, "preview": {"title": document.title, "sections": document.tree()}}

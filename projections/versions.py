@@ -186,3 +186,105 @@ def _publish(batch: _Batch, stored: StoredEvent, event: ev.RevisionPublished) ->
     if rows:
         batch.connection.execute(insert(section_changes), rows)
     batch.drafts[event.revision_id] = None
+
+
+# ---- reads -------------------------------------------------------------------------------------
+
+def _version(row: Any) -> dict[str, Any]:
+    found = dict(row)
+    for key in ("sections", "approvers", "touched"):
+        if key in found:
+            found[key] = json.loads(found[key])
+    return found
+
+
+def in_force(connection: Connection, policy_id: str, at: str, as_of: str | None = None) -> dict[str, Any] | None:
+    """Return the version in force at `at`, counting only publications recorded by `as_of`.
+
+    One descent of ix_policy_versions_effective: the newest effective date at or before `at` wins, the
+    later version among equal dates. A version's effective date never precedes its predecessor's, so
+    rows recorded after `as_of` can only sit at the top of that descent and are stepped over.
+    """
+    v = policy_versions
+    query = (select(v).where(v.c.policy_id == policy_id, v.c.effective_from <= at)
+             .order_by(v.c.effective_from.desc(), v.c.version.desc()).limit(1))
+    if as_of is not None:
+        query = query.where(v.c.recorded_at <= as_of)
+    row = connection.execute(query).mappings().first()
+    return _version(row) if row else None
+
+
+def scheduled(connection: Connection, policy_id: str, at: str, as_of: str | None = None) -> dict[str, Any] | None:
+    """Return the next published version to take effect after `at` (its number and effective date)."""
+    v = policy_versions
+    query = (select(v.c.version, v.c.effective_from).where(v.c.policy_id == policy_id, v.c.effective_from > at)
+             .order_by(v.c.effective_from, v.c.version).limit(1))
+    if as_of is not None:
+        query = query.where(v.c.recorded_at <= as_of)
+    row = connection.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def get(connection: Connection, policy_id: str, number: int, as_of: str | None = None) -> dict[str, Any] | None:
+    """Return version `number` with its document, if its publication was recorded by `as_of`."""
+    v = policy_versions
+    query = select(v).where(v.c.policy_id == policy_id, v.c.version == number)
+    if as_of is not None:
+        query = query.where(v.c.recorded_at <= as_of)
+    row = connection.execute(query).mappings().first()
+    return _version(row) if row else None
+
+
+def page(connection: Connection, policy_id: str, after: int | None, limit: int) -> list[dict[str, Any]]:
+    """Return up to `limit` versions (without their documents) in order, after a version number."""
+    v = policy_versions
+    columns = [c for c in v.c if c.name not in ("sections", "touched")]
+    query = select(*columns).where(v.c.policy_id == policy_id).order_by(v.c.version).limit(limit)
+    if after is not None:
+        query = query.where(v.c.version > after)
+    return [_version(r) for r in connection.execute(query).mappings()]
+
+
+def section_history(connection: Connection, policy_id: str, section_id: str, after: int | None,
+                    limit: int) -> list[dict[str, Any]]:
+    """Return up to `limit` versions that changed one section, oldest first, after a version number."""
+    s = section_changes
+    query = (select(s).where(s.c.policy_id == policy_id, s.c.section_id == section_id)
+             .order_by(s.c.version).limit(limit))
+    if after is not None:
+        query = query.where(s.c.version > after)
+    rows = []
+    for row in connection.execute(query).mappings():
+        found = _version(row)
+        found["changes"] = found["changes"].split(",")
+        rows.append(found)
+    return rows
+
+
+def touched_after(connection: Connection, policy_id: str, base: int) -> set[str]:
+    """Return the section ids (and the title key) that versions after `base` changed."""
+    query = select(policy_versions.c.touched).where(policy_versions.c.policy_id == policy_id,
+                                                    policy_versions.c.version > base)
+    return {sid for touched in connection.execute(query).scalars() for sid in json.loads(touched)}
+
+
+def document(connection: Connection, policy_id: str, number: int) -> tuple[Document, str] | None:
+    """Return version `number`'s document (version 0: the empty one under the first title) and the language."""
+    if number == 0:
+        row = connection.execute(select(version_policies.c.created_title, version_policies.c.language)
+                                 .where(version_policies.c.policy_id == policy_id)).first()
+        return (Document.empty(row.created_title), row.language) if row else None
+    row = connection.execute(select(policy_versions.c.title, policy_versions.c.sections, policy_versions.c.language)
+                             .where(policy_versions.c.policy_id == policy_id,
+                                    policy_versions.c.version == number)).first()
+    return (Document.from_tree(row.title, json.loads(row.sections)), row.language) if row else None
+
+
+def acknowledgement_due(connection: Connection, policy_id: str, acknowledged: int | None) -> dict[str, Any] | None:
+    """Return the newest substantive (not editorial) version after the one acknowledged, if any."""
+    v = policy_versions
+    query = (select(v.c.version, v.c.effective_from, v.c.content_hash)
+             .where(v.c.policy_id == policy_id, v.c.editorial.is_(False), v.c.version > (acknowledged or 0))
+             .order_by(v.c.version.desc()).limit(1))
+    row = connection.execute(query).mappings().first()
+    return dict(row) if row else None

@@ -38,7 +38,7 @@ def init_app(app: Flask) -> None:
     options = {}
     if not app.config["DATABASE_URL"].startswith("sqlite"):
         options["pool_size"] = app.config["DB_POOL_SIZE"]
-    app.extensions["policy_ledger"] = bootstrap(app.config["DATABASE_URL"], **options)
+    app.extensions["policy_ledger"] = bootstrap(app.config["DATABASE_URL"], clock=app.config.get("CLOCK", utcnow), **options)
 
 
 def services() -> Services:

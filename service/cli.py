@@ -12,7 +12,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from events.errors import DomainError
 
-from . import auth, schema
+from . import auth, cli_content, cli_evidence, observability, schema
 from .bootstrap import services
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +72,7 @@ def verify_command() -> None:
     store = services().store
     total = store.head()[0]
     with click.progressbar(length=total, label="verifying", file=sys.stderr) as bar:
-        result = store.verify(progress=bar.update)
+        result = observability.verify(store, progress=bar.update)
     if not result.ok:
         fail(f"chain broken at position {result.first_bad_position}: {result.problem} "
              f"({result.events_checked} events verified before it)")
@@ -97,7 +97,8 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app, so `flask --app wsgi …` has them too."""
-    for command in (init_command, users_group, rebuild_command, verify_command, serve_command):
+    for command in (init_command, users_group, rebuild_command, verify_command, serve_command,
+                    *cli_content.COMMANDS, *cli_evidence.COMMANDS):
         app.cli.add_command(command)
 
 

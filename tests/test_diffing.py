@@ -1,0 +1,129 @@
+"""The diff algorithm on its own: word-level segments that rebuild both sides, and section-level changes."""
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from service.diffing import diff_documents, diff_words, side, tokens
+
+KYRGYZ = st.text(alphabet="абвгдеёжзийклмнңоөпрстуүфхцчшщъыьэюя ҮӨҢ.,;:-–«»\n\t 0123456789", max_size=80)
+
+
+def section(sid: str, text: str = "", *, kind: str = "item", label: str | None = "•", title: str | None = None,
+            children: list | None = None) -> dict:
+    return {"id": sid, "kind": kind, "label": label, "title": title, "text": text, "children": children or []}
+
+
+def test_tokens_keep_every_character_including_kyrgyz_letters_and_white_space():
+    text = "илимий-педагогикалык  кадрларды\nдаярдоо; өнүгүү, ң"
+    assert "".join(tokens(text)) == text
+    assert "илимий" in tokens(text) and "өнүгүү" in tokens(text) and "ң" in tokens(text)
+
+
+def test_an_inserted_kyrgyz_word_is_one_insert_between_equal_runs():
+    segments = diff_words("билим берүүнүн сапатын камсыздоо;", "билим берүүнүн сапатын кепилдөөнү камсыздоо;")
+    assert segments == [
+        {"op": "equal", "text": "билим берүүнүн сапатын "},
+        {"op": "insert", "text": "кепилдөөнү "},
+        {"op": "equal", "text": "камсыздоо;"},
+    ]
+
+
+def test_a_replaced_word_is_a_delete_then_an_insert():
+    segments = diff_words("сапатын камсыздоо;", "сапатын кепилдөө;")
+    assert segments == [{"op": "equal", "text": "сапатын "}, {"op": "delete", "text": "камсыздоо"},
+                        {"op": "insert", "text": "кепилдөө"}, {"op": "equal", "text": ";"}]
+
+
+def test_spaces_between_changed_words_do_not_split_the_change():
+    assert diff_words("бир эки үч", "төрт беш алты") == [
+        {"op": "delete", "text": "бир эки үч"}, {"op": "insert", "text": "төрт беш алты"}]
+
+
+def test_identical_texts_are_one_equal_segment_and_empty_texts_no_segment():
+    assert diff_words("өзгөрүүсүз", "өзгөрүүсүз") == [{"op": "equal", "text": "өзгөрүүсүз"}]
+    assert diff_words("", "") == []
+    assert diff_words("", "жаңы") == [{"op": "insert", "text": "жаңы"}]
+
+
+@given(KYRGYZ, KYRGYZ)
+def test_joining_one_side_of_any_diff_gives_that_text_exactly(old, new):
+    segments = diff_words(old, new)
+    assert side(segments, "old") == old
+    assert side(segments, "new") == new
+    assert all(s["text"] for s in segments)
+    assert all(a["op"] != b["op"] for a, b in zip(segments, segments[1:]))  # runs are merged
+
+
+OLD = [
+    section("m", kind="heading", label=None, title="Миссия:", children=[
+        section("a", "билим берүү;"), section("b", "илим;"), section("c", "маданият.")]),
+    section("p", "Саясат бардык деңгээлдерде жүзөгө ашырылат.", kind="paragraph", label=None),
+    section("gone", "Эски жобо.", kind="paragraph", label=None, children=[section("gone-child", "бала")]),
+]
+
+
+def test_identical_documents_have_no_changes():
+    assert diff_documents("Саясат", OLD, "Саясат", OLD) == {
+        "title": None, "added": [], "removed": [], "moved": [], "amended": []}
+
+
+def test_added_and_removed_sections_are_listed_with_their_place_and_subtree():
+    new = [OLD[0], OLD[1], section("n", "Жаңы жобо.", kind="paragraph", label=None)]
+    diff = diff_documents("Саясат", OLD, "Саясат", new)
+    assert diff["added"] == [{"section_id": "n", "parent_id": None, "after_id": "p", "kind": "paragraph",
+                              "label": None, "title": None, "text": "Жаңы жобо."}]
+    assert [r["section_id"] for r in diff["removed"]] == ["gone", "gone-child"]
+    assert diff["removed"][1]["parent_id"] == "gone"
+    assert diff["moved"] == [] and diff["amended"] == []
+
+
+def test_a_section_jumping_over_its_siblings_is_the_only_one_moved():
+    mission = section("m", kind="heading", label=None, title="Миссия:", children=[
+        section("b", "илим;"), section("c", "маданият."), section("a", "билим берүү;")])
+    diff = diff_documents("Саясат", OLD, "Саясат", [mission, OLD[1], OLD[2]])
+    assert diff["moved"] == [{"section_id": "a", "from": {"parent_id": "m", "after_id": None},
+                              "to": {"parent_id": "m", "after_id": "c"}}]
+
+
+def test_a_section_under_a_new_parent_is_moved_and_an_insert_before_it_is_not_a_move():
+    mission = section("m", kind="heading", label=None, title="Миссия:", children=[
+        section("x", "жаңы;"), section("a", "билим берүү;"), section("b", "илим;")])
+    paragraph = section("p", "Саясат бардык деңгээлдерде жүзөгө ашырылат.", kind="paragraph", label=None,
+                        children=[section("c", "маданият.")])
+    diff = diff_documents("Саясат", OLD, "Саясат", [mission, paragraph, OLD[2]])
+    assert [m["section_id"] for m in diff["moved"]] == ["c"]
+    assert diff["moved"][0]["to"] == {"parent_id": "p", "after_id": None}
+    assert [a["section_id"] for a in diff["added"]] == ["x"]
+
+
+def test_an_amended_section_carries_a_word_diff_and_names_what_changed():
+    mission = section("m", kind="heading", label=None, title="ОшМУнун миссиясы:", children=[
+        section("a", "сапаттуу билим берүү;", label="1."), OLD[0]["children"][1], OLD[0]["children"][2]])
+    diff = diff_documents("Саясат", OLD, "Саясат", [mission, OLD[1], OLD[2]])
+    by_id = {a["section_id"]: a for a in diff["amended"]}
+    assert set(by_id) == {"m", "a"}
+    assert by_id["a"]["changed"] == ["text", "label"]
+    assert by_id["a"]["label"] == {"from": "•", "to": "1."}
+    assert side(by_id["a"]["text"], "new") == "сапаттуу билим берүү;"
+    assert {"op": "insert", "text": "сапаттуу "} in by_id["a"]["text"]
+    assert by_id["m"]["changed"] == ["title"]
+    title = by_id["m"]["title"]
+    assert (title["from"], title["to"]) == ("Миссия:", "ОшМУнун миссиясы:")
+    assert side(title["segments"], "old") == "Миссия:" and side(title["segments"], "new") == "ОшМУнун миссиясы:"
+    assert by_id["m"]["text"] == []  # a heading without text: nothing to compare
+
+
+def test_a_changed_document_title_is_reported_with_its_own_word_diff():
+    diff = diff_documents("Билим берүүнүн сапаты саясаты", OLD, "ОшМУнун билим берүүнүн сапаты саясаты", OLD)
+    assert diff["title"]["from"] == "Билим берүүнүн сапаты саясаты"
+    assert diff["title"]["to"] == "ОшМУнун билим берүүнүн сапаты саясаты"
+    assert diff["title"]["segments"][0]["op"] == "delete"
+    assert side(diff["title"]["segments"], "old") == "Билим берүүнүн сапаты саясаты"
+
+
+def test_a_diff_backwards_swaps_added_and_removed():
+    new = [OLD[0], OLD[1]]
+    forward = diff_documents("Саясат", OLD, "Саясат", new)
+    backward = diff_documents("Саясат", new, "Саясат", OLD)
+    assert [r["section_id"] for r in forward["removed"]] == [a["section_id"] for a in backward["added"]]
