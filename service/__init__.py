@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from . import bootstrap, cli, config, health, problems
+from . import bootstrap, cli, config, health, observability, problems
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -25,6 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
     )
     bootstrap.init_app(app)
+    observability.init_app(app)  # before the API, so every request gets an id and a timer first
     api = Api(app)
     problems.init_app(app)  # after Api(), whose own HTTP error handler this replaces
     from .api import register_api

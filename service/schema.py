@@ -1,15 +1,82 @@
-"""Create or upgrade the database schema: the log, its triggers, the read models and the service's tables."""
+"""Create or upgrade the database schema with Alembic: the log, its triggers, the read models and the service's tables."""
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from functools import lru_cache
+from pathlib import Path
 
-import projections
-from events.schema import create_all
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
-from . import auth, http  # noqa: F401  (registers the service tables on the metadata)
+from events.database import write_transaction
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The revision that holds the schema `events.schema.create_all` made before migrations existed.
+INITIAL_REVISION = "0001"
+VERSION_TABLE = "alembic_version"
+
+
+def full_metadata() -> MetaData:
+    """Return the one MetaData with every table registered on it (log, read models, service tables)."""
+    import projections  # noqa: F401  (each read-model module registers its tables on import)
+    from events.schema import metadata
+
+    from . import auth, checkpoints, http  # noqa: F401  (the service's own tables)
+    return metadata
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Build the Alembic configuration in code, so no alembic.ini is needed at run time."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the current version."""
-    projections.register()
-    create_all(engine)
+    """Bring the schema to the current version (idempotent; safe to run while the service runs)."""
+    # One write transaction: SQLite's BEGIN IMMEDIATE or PostgreSQL's append lock keeps out writers and
+    # a second `init` running at the same moment, and a failed migration leaves nothing half done.
+    with write_transaction(engine) as connection:
+        config = alembic_config(connection)
+        if _made_before_migrations(connection):
+            command.stamp(config, _revision_of_unversioned(connection))
+        command.upgrade(config, "head")
+
+
+def _made_before_migrations(connection: Connection) -> bool:
+    tables = set(inspect(connection).get_table_names())
+    return "events" in tables and VERSION_TABLE not in tables
+
+
+def _revision_of_unversioned(connection: Connection) -> str:
+    # `create_all` made the tables the code declared then: all of today's means head, else the first revision.
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return "head" if not compare_metadata(context, full_metadata()) else INITIAL_REVISION
+
+
+def current_revision(connection_or_engine: Connection | Engine) -> str | None:
+    """Return the revision the database is at (None before the first upgrade)."""
+    if isinstance(connection_or_engine, Engine):
+        with connection_or_engine.connect() as connection:
+            return current_revision(connection)
+    connection = connection_or_engine
+    # Read Alembic's table directly: cheap enough for every readiness probe, and silent in the logs.
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(rows) > 1:
+        raise RuntimeError(f"the database has several schema heads: {', '.join(sorted(rows))}")
+    return rows[0] if rows else None
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    """Return the newest revision this code knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "no migrations found"
+    return head

@@ -1,0 +1,157 @@
+"""Alembic migrations: an empty database to head, older databases up to it, and the log untouched on the way."""
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import insert, inspect, select
+from sqlalchemy.exc import DBAPIError
+
+from events.application import Ledger
+from events.database import make_engine, write_transaction
+from events.schema import create_all, events, metadata
+from events.store import EventStore
+from projections.rebuild import rebuild, snapshot
+from service import schema
+
+from .lifecycle import run_lifecycle
+from .support import FakeClock, SequentialIds
+
+
+def _history(store: EventStore) -> list[tuple]:
+    with store.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(select(events).order_by(events.c.position))]
+
+
+def _fill(engine) -> EventStore:
+    clock = FakeClock()
+    store = EventStore(engine, clock=clock)
+    run_lifecycle(Ledger(store=store, clock=clock, ids=SequentialIds()), clock)
+    return store
+
+
+def test_an_empty_database_is_upgraded_to_the_newest_revision(database_url):
+    engine = make_engine(database_url)
+    assert schema.current_revision(engine) is None
+    schema.upgrade(engine)
+    assert schema.current_revision(engine) == schema.head_revision()
+    present = set(inspect(engine).get_table_names())
+    assert {table.name for table in schema.full_metadata().sorted_tables} <= present
+    engine.dispose()
+
+
+def test_the_migrated_schema_is_exactly_what_the_code_declares(app):
+    # create_app imported every module that owns tables, so the metadata is complete here.
+    with app.extensions["policy_ledger"].engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, metadata)
+    assert differences == []
+
+
+def test_upgrading_again_changes_nothing_and_keeps_the_log(engine):
+    store = _fill(engine)
+    before, read_models = _history(store), snapshot(store)
+    schema.upgrade(engine)
+    schema.upgrade(engine)
+    assert schema.current_revision(engine) == schema.head_revision()
+    assert _history(store) == before
+    assert snapshot(store) == read_models
+
+
+def test_the_migrated_log_refuses_update_and_delete(engine):
+    _fill(engine)
+    for statement in ("UPDATE events SET type = 'Forged' WHERE position = 1", "DELETE FROM events WHERE position = 1"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with engine.begin() as connection:
+                connection.exec_driver_sql(statement)
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(DBAPIError, match="append-only"):
+            with engine.begin() as connection:
+                connection.exec_driver_sql("TRUNCATE events")
+    with engine.connect() as connection:
+        assert connection.execute(select(events.c.type).where(events.c.position == 1)).scalar_one() == "PolicyCreated"
+
+
+def test_a_database_at_the_first_revision_is_upgraded_with_its_log_intact(database_url, tmp_path):
+    revisions = list(ScriptDirectory.from_config(schema.alembic_config()).walk_revisions())
+    assert len(revisions) >= 2, "this test needs a revision after the first"
+    # A log written by today's code, copied row by row into a database the first revision built.
+    source = make_engine(f"sqlite:///{tmp_path / 'source.sqlite3'}")
+    schema.upgrade(source)
+    _fill(source)
+    with source.connect() as connection:
+        rows = [dict(row._mapping) for row in connection.execute(select(events).order_by(events.c.position))]
+    source.dispose()
+    engine = make_engine(database_url)
+    with write_transaction(engine) as connection:
+        command.upgrade(schema.alembic_config(connection), schema.INITIAL_REVISION)
+    assert schema.current_revision(engine) == schema.INITIAL_REVISION
+    with engine.begin() as connection:
+        connection.execute(insert(events), rows)
+
+    schema.upgrade(engine)
+
+    store = EventStore(engine)
+    assert schema.current_revision(engine) == schema.head_revision()
+    assert [row[-1] for row in _history(store)] == [row["hash"] for row in rows]
+    result = store.verify()
+    assert result.ok and result.events_checked == len(rows) > 0
+    assert rebuild(store) == len(rows)  # the old database's read models come back from its log
+    engine.dispose()
+
+
+def test_a_database_made_before_migrations_is_adopted_without_touching_it(database_url):
+    engine = make_engine(database_url)
+    import projections
+    projections.register()
+    create_all(engine)  # how `policy-ledger init` built databases before there were migrations
+    store = _fill(engine)
+    before = _history(store)
+
+    schema.upgrade(engine)
+
+    assert schema.current_revision(engine) == schema.head_revision()
+    assert _history(store) == before and store.verify().ok
+    engine.dispose()
+
+
+def test_migrations_refuse_to_be_undone_and_drop_the_log(engine):
+    store = _fill(engine)
+    count = len(_history(store))
+    with pytest.raises(RuntimeError, match="evidence|never dropped"):
+        with write_transaction(engine) as connection:
+            command.downgrade(schema.alembic_config(connection), "base")
+    assert len(_history(store)) == count
+    assert schema.current_revision(engine) == schema.head_revision()
+
+
+def test_init_upgrades_to_the_newest_revision_and_can_run_again(app, runner):
+    for _ in range(2):
+        result = runner.invoke(args=["init"])
+        assert result.exit_code == 0, result.output
+        assert "schema ready" in result.output
+    with app.extensions["policy_ledger"].engine.connect() as connection:
+        assert schema.current_revision(connection) == schema.head_revision()
+
+
+def test_readiness_refuses_a_schema_behind_the_code(app, client):
+    assert client.get("/health/ready").status_code == 200
+    with app.extensions["policy_ledger"].engine.begin() as connection:
+        connection.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{schema.INITIAL_REVISION}'")
+    response = client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert response.json["schema_revision"] == schema.INITIAL_REVISION
+    assert response.json["expected_revision"] == schema.head_revision()
+    assert "policy-ledger init" in response.json["detail"]
+
+
+def test_readiness_refuses_a_database_without_a_schema(tmp_path):
+    from service import create_app
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}"})
+    response = app.test_client().get("/health/ready")
+    assert response.status_code == 503
+    assert response.json["type"].endswith("schema_missing")
+    app.extensions["policy_ledger"].engine.dispose()
