@@ -226,6 +226,11 @@ def from_record(type_name: str, schema: int, data: dict[str, Any]) -> Event:
     return cls(**upcast(type_name, schema, data))
 
 
+def from_current(type_name: str, data: dict[str, Any]) -> Event:
+    """Rebuild a typed event from a payload already at its type's current schema (as read models keep them)."""
+    return REGISTRY[type_name](**data)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Meta:
     """Who did it, in which role, why, when, and under which request."""

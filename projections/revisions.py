@@ -134,7 +134,7 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
         row.update(updated_at=meta["occurred_at"], stream_version=stored.version, last_position=stored.position)
         common = {"position": stored.position, "revision_id": revision_id, "at": meta["occurred_at"]}
         if isinstance(event, _CHANGES):
-            changes.append({**common, "type": stored.type, "data": json.dumps(stored.data, ensure_ascii=False),
+            changes.append({**common, "type": stored.type, "data": json.dumps(stored.event.to_data(), ensure_ascii=False),
                             "actor": meta["actor"]})
         elif isinstance(event, ev.RevisionSubmitted):
             row["reviewers"] = json.dumps(event.reviewers, ensure_ascii=False)
@@ -231,7 +231,7 @@ def detail(connection: Connection, policy_id: str, revision_id: str) -> dict[str
     changes = []
     for change in _ordered(connection, revision_changes, revision_id):
         data = json.loads(change["data"])
-        event = ev.from_record(change["type"], 1, data)
+        event = ev.from_current(change["type"], data)
         touched |= touched_by(document, event)
         document = apply_change(document, event)
         op, keys = _OPS[change["type"]]

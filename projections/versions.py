@@ -131,7 +131,7 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
                 "revision_id": event.revision_id, "policy_id": policy_of(stored.stream), "author": event.author,
                 "summary": event.summary, "changes": [], "signatures": [], "approved_hash": None}
         elif type(event) in _VERBS:
-            batch.draft(event.revision_id)["changes"].append({"type": stored.type, "data": stored.data})
+            batch.draft(event.revision_id)["changes"].append({"type": stored.type, "data": event.to_data()})
         elif isinstance(event, ev.RevisionApproved):
             batch.draft(event.revision_id)["signatures"].append(
                 {"approver": event.approver, "role": event.role, "meaning": event.meaning,
@@ -158,7 +158,7 @@ def _publish(batch: _Batch, stored: StoredEvent, event: ev.RevisionPublished) ->
     verbs: dict[str, list[str]] = {}
     touched: set[str] = set()
     for change in draft["changes"]:
-        change_event = ev.from_record(change["type"], 1, change["data"])
+        change_event = ev.from_current(change["type"], change["data"])
         for section_id in touched_by(document, change_event):
             verbs.setdefault(section_id, []).append(_VERBS[type(change_event)])
             touched.add(section_id)

@@ -10,6 +10,12 @@ from flask_smorest import Api
 from . import bootstrap, cli, config, health, observability, problems
 
 
+class _Api(Api):
+    """The API, documenting its errors as the problem documents it sends."""
+
+    from .schemas import Problem as ERROR_SCHEMA  # noqa: N811
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration from the environment (or `test_config`), services, API, CLI."""
     app = Flask(__name__, instance_relative_config=True)
@@ -26,7 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     bootstrap.init_app(app)
     observability.init_app(app)  # before the API, so every request gets an id and a timer first
-    api = Api(app)
+    api = _Api(app)
     problems.init_app(app)  # after Api(), whose own HTTP error handler this replaces
     from .api import register_api
     register_api(api)

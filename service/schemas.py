@@ -17,12 +17,14 @@ from events.document import KINDS
 from events.errors import NotFound
 from events.rules import MEANINGS, PARTY_KINDS, PERIODIC_OUTCOMES, ROLES, VERDICTS
 
+from events.policy import POLICY_ID as POLICY_ID_RULE
+
 from .http import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
 
 MAX_INT = 2**31 - 1
 STATUSES = ("draft", "in_review", "approved", "published", "rejected", "withdrawn")
-POLICY_ID = r"[a-z0-9][a-z0-9-]{1,99}"
-LANGUAGE = r"[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})*"
+POLICY_ID = POLICY_ID_RULE.pattern + r"\Z"  # marshmallow's Regexp anchors only the start
+LANGUAGE = r"[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})*\Z"
 # Ids in paths are generated slugs: anything else cannot name a resource, so it is a 404 before any query.
 PATH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 MAX_JSON_DEPTH = 64
@@ -715,7 +717,10 @@ class Blueprint(flask_smorest.Blueprint):
 
     @staticmethod
     def _prepare_header_doc(doc: dict[str, Any], doc_info: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        doc.setdefault("parameters", []).extend(doc_info.get("header_parameters", []))
+        headers = doc_info.get("header_parameters", [])
+        doc.setdefault("parameters", []).extend(headers)
+        if IF_NONE_MATCH in headers:  # a conditional read also answers 304, with no body
+            doc.setdefault("responses", {})["304"] = {"description": "Not Modified: the ETag still matches"}
         return doc
 
 
