@@ -235,11 +235,14 @@ def get(connection: Connection, policy_id: str, number: int, as_of: str | None =
     return _version(row) if row else None
 
 
-def page(connection: Connection, policy_id: str, after: int | None, limit: int) -> list[dict[str, Any]]:
+def page(connection: Connection, policy_id: str, after: int | None, limit: int,
+         as_of: str | None = None) -> list[dict[str, Any]]:
     """Return up to `limit` versions (without their documents) in order, after a version number."""
     v = policy_versions
     columns = [c for c in v.c if c.name not in ("sections", "touched")]
     query = select(*columns).where(v.c.policy_id == policy_id).order_by(v.c.version).limit(limit)
+    if as_of is not None:
+        query = query.where(v.c.recorded_at <= as_of)
     if after is not None:
         query = query.where(v.c.version > after)
     return [_version(r) for r in connection.execute(query).mappings()]

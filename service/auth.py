@@ -5,10 +5,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Connection, Engine, ForeignKey, String, Table, Text, insert, select
+from sqlalchemy import Column, Connection, Engine, ForeignKey, String, Table, Text, delete, insert, select
 
 from events.canonical import format_time, utcnow
-from events.errors import AlreadyExists, InvalidInput
+from events.errors import AlreadyExists, InvalidInput, NotFound
 from events.rules import ROLES
 from events.schema import metadata
 
@@ -64,6 +64,25 @@ def add_user(engine: Engine, name: str, roles: list[str]) -> str:
         connection.execute(insert(users).values(name=name, roles=",".join(dict.fromkeys(roles)), created_at=now))
         connection.execute(insert(api_tokens).values(token_hash=hash_token(token), user_name=name, created_at=now))
     return token
+
+
+def add_token(engine: Engine, name: str) -> str:
+    """Issue another token for an existing user and return it (the only time it is shown)."""
+    token = secrets.token_urlsafe(32)
+    with engine.begin() as connection:
+        if not connection.execute(select(users.c.name).where(users.c.name == name)).first():
+            raise NotFound(f"no user {name!r}", field="name")
+        connection.execute(insert(api_tokens).values(token_hash=hash_token(token), user_name=name,
+                                                     created_at=format_time(utcnow())))
+    return token
+
+
+def revoke_tokens(engine: Engine, name: str) -> int:
+    """Delete every token of a user, so none of them authenticates any more; return how many."""
+    with engine.begin() as connection:
+        if not connection.execute(select(users.c.name).where(users.c.name == name)).first():
+            raise NotFound(f"no user {name!r}", field="name")
+        return connection.execute(delete(api_tokens).where(api_tokens.c.user_name == name)).rowcount
 
 
 def principal_for(connection: Connection, token: str) -> Principal | None:

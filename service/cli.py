@@ -51,6 +51,31 @@ def users_add(name: str, roles: tuple[str, ...]) -> None:
     click.echo(token)
 
 
+@users_group.command("token")
+@click.argument("name")
+@with_appcontext
+def users_token(name: str) -> None:
+    """Issue another API token for an existing user (to replace a lost one); prints it as the last line."""
+    try:
+        token = auth.add_token(services().engine, name)
+    except DomainError as error:
+        fail(error.message)
+    click.echo(f"new API token for {name} (shown once):")
+    click.echo(token)
+
+
+@users_group.command("revoke")
+@click.argument("name")
+@with_appcontext
+def users_revoke(name: str) -> None:
+    """Revoke every API token of a user."""
+    try:
+        count = auth.revoke_tokens(services().engine, name)
+    except DomainError as error:
+        fail(error.message)
+    click.echo(f"revoked {count} token(s) of {name}")
+
+
 @click.command("rebuild")
 @with_appcontext
 def rebuild_command() -> None:
@@ -83,12 +108,14 @@ def verify_command() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, type=click.IntRange(1, 65535), show_default=True)
 @click.option("--workers", default=None, type=click.IntRange(1, 64), help="default: from the core count")
-def serve_command(host: str, port: int, workers: int | None) -> None:
+@click.option("--config", "config_file", envvar="POLICY_LEDGER_GUNICORN_CONFIG", type=click.Path(dir_okay=False),
+              default=str(PROJECT_ROOT / "deploy" / "gunicorn.conf.py"), show_default=True,
+              help="gunicorn settings file")
+def serve_command(host: str, port: int, workers: int | None, config_file: str) -> None:
     """Serve the API under gunicorn with deploy/gunicorn.conf.py."""
-    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}"]
-    conf = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
-    if conf.exists():
-        args += ["--config", str(conf)]
+    if not Path(config_file).is_file():
+        fail(f"no gunicorn settings at {config_file}: pass --config or set POLICY_LEDGER_GUNICORN_CONFIG")
+    args = [sys.executable, "-m", "gunicorn", "--config", config_file, "--bind", f"{host}:{port}"]
     if workers:
         args += ["--workers", str(workers)]
     args.append("service:create_app()")

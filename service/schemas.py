@@ -162,6 +162,10 @@ class NumberedListQuery(ListQuery):
     cursor = Cursor(int)
 
 
+class VersionListQuery(NumberedListQuery):
+    as_of = Moment(metadata={"description": "only versions whose publication the ledger had recorded by this time"})
+
+
 class RevisionListQuery(NumberedListQuery):
     status = fields.String(validate=validate.OneOf(STATUSES))
 

@@ -5,14 +5,14 @@ import json
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from flask import Response, current_app, jsonify, url_for
+from flask import Response, current_app, jsonify, render_template, url_for
 from flask.views import MethodView
 from sqlalchemy import Connection
 
 from events.canonical import format_time
 from events.database import read_transaction
 from events.errors import NotFound
-from projections import catalog, versions
+from projections import catalog, revisions, versions
 
 from .. import schemas as s
 from ..bootstrap import services
@@ -138,7 +138,7 @@ class PolicyInForce(MethodView):
 
 @blp.route("/<pid>/versions")
 class Versions(MethodView):
-    @blp.arguments(s.NumberedListQuery, **s.QUERY)
+    @blp.arguments(s.VersionListQuery, **s.QUERY)
     @blp.response(200, s.VersionPage)
     @blp.headers(s.IF_NONE_MATCH)
     @s.problems(blp, 401, 404, 422)
@@ -147,7 +147,7 @@ class Versions(MethodView):
         require_reader()
         with reading() as connection:
             row = policy_row(connection, pid)
-            rows = versions.page(connection, pid, args.get("cursor"), args["limit"] + 1)
+            rows = versions.page(connection, pid, args.get("cursor"), args["limit"] + 1, args.get("as_of"))
         body = s.VersionPage().dump(page(rows, args["limit"], lambda r: r["version"]))
         etag = make_etag(row["stream_version"], "versions", sorted(args.items()))
         return cached(body, etag, public(REVALIDATE))
@@ -166,6 +166,26 @@ class Version(MethodView):
             row, found, _ = document(connection, pid, {**args, "version": number})
         body = s.PolicyDocument().dump({**found, "scheduled": None})
         return cached(body, make_etag(row["stream_version"], "version", number), public(IMMUTABLE))
+
+
+@blp.route("/<pid>/versions/<int:number>/print")
+class PrintableVersion(MethodView):
+    @blp.arguments(s.AsOfQuery, **s.QUERY)
+    @blp.doc(responses={"200": {"description": "an HTML page to print or archive",
+                                "content": {"text/html": {"schema": {"type": "string"}}}}})
+    @s.problems(blp, 401, 404, 422)
+    def get(self, args: dict[str, Any], pid: str, number: int) -> Response:
+        """A printable version with its signature manifest: who signed, in which role, when, with what meaning."""
+        require_reader()
+        with reading() as connection:
+            row, found, _ = document(connection, pid, {**args, "version": number})
+            trail = revisions.detail(connection, pid, found["revision_id"])
+        page_html = render_template("printable_version.html", doc={**found, "id": pid},
+                                    signatures=[a for a in trail["approvals"] if not a["void"]],
+                                    reviews=trail["reviews"])
+        response = cached(Response(page_html, mimetype="text/html"),
+                          make_etag(row["stream_version"], "print", number), public(IMMUTABLE))
+        return response
 
 
 @blp.route("/<pid>/diff")
