@@ -1,0 +1,1 @@
+"""Benchmarks: the ledger's figures next to plain database baselines and a peer event store, in one run."""
