@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from .canonical import canonical_json, format_time, parse_time, sha256_hex, utcnow
-from .errors import ConcurrencyError, InvalidInput
+from .errors import ConcurrencyError, DomainError, InvalidInput
 from .policy import Actor, Policy
 from .store import AppendResult, EventStore
 from .streams import stream_for
@@ -178,12 +178,14 @@ class Ledger:
             policy.apply(e.event, e.version, e.meta["occurred_at"])
         return policy
 
-    def _checkout(self, policy_id: str) -> Policy:
-        # A cached fold is taken out while a command uses it, so no two threads share one; it only
-        # needs the events appended since (by any process) to be current again.
+    def _checkout(self, policy_id: str, catch_up: bool) -> tuple[Policy, bool]:
+        """Take a policy's fold out of the cache (no two threads share one); also tell whether it was read
+        up to date from the log just now, rather than trusted as this process last left it."""
         with self._lock:
             cached = self._cache.pop(policy_id, None)
-        return self._catch_up(cached or Policy(), policy_id)
+        if cached is None or catch_up:
+            return self._catch_up(cached or Policy(), policy_id), True
+        return cached, False
 
     def _checkin(self, policy_id: str, policy: Policy) -> None:
         policy.pending = []
@@ -193,23 +195,34 @@ class Ledger:
                 self._cache.popitem(last=False)
 
     def handle(self, command: str, policy_id: str, context: Context, payload: dict[str, Any]) -> Outcome:
-        """Run one command against one policy and append its events atomically."""
+        """Run one command against one policy and append its events atomically.
+
+        The command is decided on this process's cached fold without reading the log first: the append
+        states the version that fold is at, so if another process appended meanwhile the store refuses,
+        and the command is decided again on fresh state (never merged blindly). A refusal decided on an
+        unread cache is likewise decided again on fresh state before it is believed.
+        """
         handler = HANDLERS[command]
-        fingerprint = sha256_hex(canonical_json([command, policy_id, context.actor.name, payload]))
+        fingerprint = None
         if context.idempotency_key is not None:
+            fingerprint = sha256_hex(canonical_json([command, policy_id, context.actor.name, payload]))
             earlier = self.store.find_idempotent(context.idempotency_key, fingerprint)
             if earlier is not None:
                 return Outcome(result=earlier.result, append=earlier)
         attempts = 1 if context.expected_version is not None else self.retries
         for attempt in range(attempts):
-            policy = self._checkout(policy_id)
-            if context.expected_version is not None and policy.version != context.expected_version:
-                raise ConcurrencyError(f"policy {policy_id} is at version {policy.version}, "
-                                       f"not {context.expected_version}",
-                                       expected=context.expected_version, actual=policy.version)
-            expected = policy.version
+            policy, current = self._checkout(policy_id, catch_up=attempt > 0)
             now = self.clock()
-            result = handler(policy, context, payload, now, self.ids)
+            try:
+                result = self._decide(handler, policy_id, policy, context, payload, now)
+            except DomainError:
+                if current:
+                    raise
+                # The refusal may come from a fold behind the log; the failed command may also have left
+                # part of its events applied to it, so fold afresh.
+                policy, current = self._checkout(policy_id, catch_up=True)
+                result = self._decide(handler, policy_id, policy, context, payload, now)
+            expected = policy.version - len(policy.pending)
             meta = Meta(actor=context.actor.name, role=context.actor.role, occurred_at=format_time(now),
                         reason=context.reason, correlation_id=context.correlation_id,
                         idempotency_key=context.idempotency_key)
@@ -226,3 +239,10 @@ class Ledger:
             return Outcome(result=appended.result, append=appended)
         raise AssertionError("unreachable")
 
+    def _decide(self, handler: Handler, policy_id: str, policy: Policy, context: Context, payload: dict[str, Any],
+                now: datetime) -> dict[str, Any]:
+        if context.expected_version is not None and policy.version != context.expected_version:
+            raise ConcurrencyError(f"policy {policy_id} is at version {policy.version}, "
+                                   f"not {context.expected_version}",
+                                   expected=context.expected_version, actual=policy.version)
+        return handler(policy, context, payload, now, self.ids)

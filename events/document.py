@@ -1,10 +1,11 @@
 """A policy document: an ordered tree of sections with stable ids, changed only by returning a new tree."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import json
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
-from .canonical import content_hash
+from .canonical import canonical_json, sha256_hex
 from .errors import InvalidInput, NotFound
 
 KINDS = ("heading", "paragraph", "item")
@@ -19,6 +20,20 @@ class Section:
     label: str | None
     title: str | None
     text: str
+    _canonical: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def canonical_fields(self) -> str:
+        """Return the section's own members in canonical JSON, without braces (made once, on first use).
+
+        A document's canonical form, hashed on every review, signature and publication, reuses them and
+        serialises again only the sections a change replaced.
+        """
+        if self._canonical is None:
+            own = canonical_json({"id": self.id, "kind": self.kind, "label": self.label, "text": self.text,
+                                  "title": self.title})
+            object.__setattr__(self, "_canonical", own[1:-1])
+        return self._canonical  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -142,27 +157,48 @@ class Document:
         """Return the JSON shape clients read: id, language, title and sections."""
         return {"id": policy_id, "language": language, "title": self.title, "sections": self.tree()}
 
+    def sections_json(self, parent_id: str | None = None) -> str:
+        """Return `canonical_json(self.tree(parent_id))`, built from each section's cached members."""
+        parts = []
+        for child in self.children.get(parent_id, ()):
+            parts.append('{"children":' + self.sections_json(child) + "," + self.sections[child].canonical_fields
+                         + "}")
+        return "[" + ",".join(parts) + "]"
+
+    def canonical(self, policy_id: str, language: str) -> str:
+        """Return `canonical_json(self.render(policy_id, language))`: the text a content hash covers."""
+        # Keys in sorted order: id, language, sections, title.
+        return ('{"id":' + json.dumps(policy_id, ensure_ascii=False) + ',"language":'
+                + json.dumps(language, ensure_ascii=False) + ',"sections":' + self.sections_json()
+                + ',"title":' + json.dumps(self.title, ensure_ascii=False) + "}")
+
     def content_hash(self, policy_id: str, language: str) -> str:
-        """Hash the content as rendered for this policy."""
-        return content_hash(self.render(policy_id, language))
+        """Hash the content as rendered for this policy (`events.canonical.content_hash` of `render`)."""
+        return "sha256:" + sha256_hex(self.canonical(policy_id, language))
 
     @classmethod
     def from_tree(cls, title: str, sections: list[dict[str, Any]]) -> Document:
-        """Build a document from nested dicts that carry ids (the inverse of `tree`)."""
-        doc = cls.empty(title)
+        """Build a document from nested dicts that carry ids (the inverse of `tree`), checking every section."""
+        by_id: dict[str, Section] = {}
+        children: dict[str | None, tuple[str, ...]] = {}
+        parents: dict[str, str | None] = {}
 
         def place(items: list[dict[str, Any]], parent_id: str | None) -> None:
-            nonlocal doc
-            after = None
+            placed = []
             for item in items:
                 section = Section(id=item["id"], kind=item["kind"], label=item.get("label"),
                                   title=item.get("title"), text=item.get("text", ""))
-                doc = doc.add(section, parent_id, after)
-                after = section.id
+                if section.id in by_id:
+                    raise InvalidInput(f"section id {section.id!r} is already in use", field="section_id")
+                validate_section_fields(section.kind, section.label, section.title, section.text)
+                by_id[section.id], parents[section.id] = section, parent_id
+                placed.append(section.id)
                 place(item.get("children") or [], section.id)
+            if placed or parent_id is None:
+                children[parent_id] = tuple(placed)
 
         place(sections, None)
-        return doc
+        return cls(title=title, sections=by_id, children=children, parents=parents)
 
 
 def validate_section_fields(kind: str, label: str | None, title: str | None, text: str) -> None:

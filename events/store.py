@@ -4,40 +4,55 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from typing import Any, Callable, Iterator, Sequence
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, true
 
 from . import schema
 from .canonical import GENESIS_HASH, canonical_json, chain_hash, event_body, format_time, sha256_hex, utcnow
-from .database import read_transaction, write_transaction
+from .database import Prepared, read_transaction, write_transaction
 from .errors import ConcurrencyError, IdempotencyMismatch, InvalidInput
 from .signals import appended
 from .types import Event, Meta, from_record
 
 BATCH = 2000
+VERIFY_BATCH = 10_000
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(slots=True)
 class StoredEvent:
-    """An event as the log holds it: position, stream, version, payload, metadata and chain hashes."""
+    """An event as the log holds it: position, stream, version, payload, metadata and chain hashes.
+
+    Built positionally, without frozen-dataclass machinery, and its payload decoded on first use, since a
+    replay or a rebuild makes one per row; treat it as read-only.
+    """
 
     position: int
     stream: str
     version: int
     type: str
     schema: int
-    data: dict[str, Any]
+    data_json: str  # the payload as the log stores it, in canonical JSON
     meta: dict[str, Any]
     recorded_at: str
     prev_hash: str
     hash: str
+    _data: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    _event: Event | None = field(default=None, repr=False, compare=False)
 
-    @cached_property
+    @property
+    def data(self) -> dict[str, Any]:
+        """Return the payload as the log stores it (at the schema it was written with)."""
+        if self._data is None:
+            self._data = json.loads(self.data_json)
+        return self._data
+
+    @property
     def event(self) -> Event:
-        """Return the typed event, upcast to the current schema."""
-        return from_record(self.type, self.schema, self.data)
+        """Return the typed event, upcast to the current schema (made once, on first use)."""
+        if self._event is None:
+            self._event = from_record(self.type, self.schema, self.data)
+        return self._event
 
     def to_json(self) -> dict[str, Any]:
         """Return the event as the log's readers see it."""
@@ -71,15 +86,48 @@ class VerifyResult:
     problem: str | None = None
 
 
-def _row_to_event(row: Any) -> StoredEvent:
-    return StoredEvent(position=row.position, stream=row.stream, version=row.version, type=row.type,
-                       schema=row.schema, data=json.loads(row.data), meta=json.loads(row.meta),
-                       recorded_at=row.recorded_at, prev_hash=row.prev_hash, hash=row.hash)
-
-
 _E = schema.events
+_KEYS = schema.idempotency_keys
 _COLUMNS = (_E.c.position, _E.c.stream, _E.c.version, _E.c.type, _E.c.schema, _E.c.data, _E.c.meta,
             _E.c.recorded_at, _E.c.prev_hash, _E.c.hash)
+# Above any position (a 64-bit column) or stream version (32-bit): bounds for a query that was given none.
+_NO_POSITION, _NO_VERSION = 2**62, 2**31 - 1
+
+_newest = select(_E.c.position, _E.c.hash, _E.c.recorded_at).order_by(_E.c.position.desc()).limit(1)
+_stream_version = select(func.coalesce(func.max(_E.c.version), 0).label("version")).where(
+    _E.c.stream == bindparam("stream"))
+_version_sq, _newest_sq = _stream_version.subquery("s"), _newest.subquery("h")
+# What an append must know, in one round trip: the stream's version and the head of the chain.
+_APPEND_STATE = Prepared(
+    select(_version_sq.c.version, _newest_sq.c.position, _newest_sq.c.hash, _newest_sq.c.recorded_at)
+    .select_from(_version_sq.outerjoin(_newest_sq, true())))
+_HEAD = Prepared(_newest)
+_STREAM_VERSION = Prepared(_stream_version)
+_INSERT = Prepared(insert(_E))
+_FIND_KEY = Prepared(select(_KEYS.c.fingerprint, _KEYS.c.stream, _KEYS.c.from_version, _KEYS.c.to_version,
+                            _KEYS.c.first_position, _KEYS.c.last_position, _KEYS.c.result)
+                     .where(_KEYS.c.key == bindparam("key")))
+_INSERT_KEY = Prepared(insert(_KEYS))
+_STREAM = Prepared(select(*_COLUMNS).where(
+    _E.c.stream == bindparam("stream"), _E.c.version > bindparam("after"), _E.c.version <= bindparam("up_to"),
+    _E.c.position <= bindparam("up_to_position")).order_by(_E.c.version))
+_PAGE = Prepared(select(*_COLUMNS).where(_E.c.position > bindparam("after"), _E.c.position <= bindparam("up_to"))
+                 .order_by(_E.c.position).limit(bindparam("limit")))
+_POSITION_AT = Prepared(select(func.coalesce(func.max(_E.c.position), 0)).where(
+    _E.c.recorded_at <= bindparam("recorded_by")))
+
+
+def _decoded(row: Any) -> StoredEvent:
+    return StoredEvent(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), row[7], row[8], row[9])
+
+
+def stream_events(conn: Connection, stream: str, *, after_version: int = 0, up_to_version: int | None = None,
+                  up_to_position: int | None = None) -> list[StoredEvent]:
+    """Return one stream's events in order, after a version and up to a version or a global position."""
+    bounds = {"stream": stream, "after": after_version,
+              "up_to": _NO_VERSION if up_to_version is None else up_to_version,
+              "up_to_position": _NO_POSITION if up_to_position is None else up_to_position}
+    return [_decoded(row) for row in _STREAM.rows(conn, bounds)]
 
 
 class EventStore:
@@ -97,42 +145,44 @@ class EventStore:
         """Append events if the stream is at `expected_version`; read models update in the same transaction."""
         if not events:
             raise InvalidInput("nothing to append", field="events")
-        records = [(e.type_name, e.schema, canonical_json(e.to_data())) for e in events]
-        if fingerprint is None:
+        payloads = [e.to_data() for e in events]
+        records = [(e.type_name, e.schema, canonical_json(data)) for e, data in zip(events, payloads)]
+        if fingerprint is None and idempotency_key is not None:
             fingerprint = sha256_hex(canonical_json([stream, expected_version, [list(r) for r in records]]))
         with write_transaction(self.engine) as conn:
             if idempotency_key is not None:
+                assert fingerprint is not None
                 earlier = self.find_idempotent(idempotency_key, fingerprint, conn)
                 if earlier is not None:
                     return earlier
-            actual = self.stream_version(stream, conn)
+            actual, position, prev_hash, last_time = _APPEND_STATE.first(conn, {"stream": stream})
             if actual != expected_version:
                 raise ConcurrencyError(f"stream {stream} is at version {actual}, not {expected_version}",
                                        expected=expected_version, actual=actual)
-            stored = self._insert(conn, stream, expected_version, records, meta)
+            head = (position, prev_hash, last_time) if position is not None else (0, GENESIS_HASH, "")
+            stored = self._insert(conn, stream, expected_version, events, records, payloads, meta, head)
             outcome = AppendResult(stream=stream, from_version=expected_version + 1,
                                    to_version=expected_version + len(stored), first_position=stored[0].position,
                                    last_position=stored[-1].position, result=result or {})
             if idempotency_key is not None:
-                conn.execute(insert(schema.idempotency_keys).values(
-                    key=idempotency_key, stream=stream, fingerprint=fingerprint,
-                    first_position=outcome.first_position, last_position=outcome.last_position,
-                    from_version=outcome.from_version, to_version=outcome.to_version,
-                    result=canonical_json(outcome.result), recorded_at=stored[-1].recorded_at))
+                _INSERT_KEY.execute(conn, {
+                    "key": idempotency_key, "stream": stream, "fingerprint": fingerprint,
+                    "first_position": outcome.first_position, "last_position": outcome.last_position,
+                    "from_version": outcome.from_version, "to_version": outcome.to_version,
+                    "result": canonical_json(outcome.result), "recorded_at": stored[-1].recorded_at})
             appended.send(self, connection=conn, events=stored, replaying=False)
         return outcome
 
-    def _insert(self, conn: Connection, stream: str, expected_version: int,
-                records: list[tuple[str, int, str]], meta: Meta) -> list[StoredEvent]:
-        head = conn.execute(select(_E.c.position, _E.c.hash, _E.c.recorded_at)
-                            .order_by(_E.c.position.desc()).limit(1)).first()
-        position, prev_hash, last_time = (head.position, head.hash, head.recorded_at) if head else (0, GENESIS_HASH, "")
+    def _insert(self, conn: Connection, stream: str, expected_version: int, events: Sequence[Event],
+                records: list[tuple[str, int, str]], payloads: list[dict[str, Any]], meta: Meta,
+                head: tuple[int, str, str]) -> list[StoredEvent]:
+        position, prev_hash, last_time = head
         # Record time never runs backwards, so "recorded by T" always cuts the log at one position.
         recorded_at = max(format_time(self.clock()), last_time)
         meta_data = meta.to_data()
         meta_json = canonical_json(meta_data)
         rows, stored = [], []
-        for offset, (type_name, schema_version, data_json) in enumerate(records):
+        for offset, (event, (type_name, schema_version, data_json), data) in enumerate(zip(events, records, payloads)):
             position += 1
             version = expected_version + offset + 1
             body = event_body(position=position, stream=stream, version=version, type=type_name,
@@ -142,11 +192,13 @@ class EventStore:
             rows.append({"position": position, "stream": stream, "version": version, "type": type_name,
                          "schema": schema_version, "data": data_json, "meta": meta_json,
                          "recorded_at": recorded_at, "prev_hash": prev_hash, "hash": digest})
-            stored.append(StoredEvent(position=position, stream=stream, version=version, type=type_name,
-                                      schema=schema_version, data=json.loads(data_json), meta=meta_data,
-                                      recorded_at=recorded_at, prev_hash=prev_hash, hash=digest))
+            stored.append(StoredEvent(position, stream, version, type_name, schema_version, data_json, meta_data,
+                                      recorded_at, prev_hash, digest, data, event))
             prev_hash = digest
-        conn.execute(insert(_E), rows)
+        if len(rows) == 1:
+            _INSERT.execute(conn, rows[0])
+        else:
+            _INSERT.execute_many(conn, rows)
         return stored
 
     def find_idempotent(self, key: str, fingerprint: str, conn: Connection | None = None) -> AppendResult | None:
@@ -154,15 +206,16 @@ class EventStore:
         if conn is None:
             with read_transaction(self.engine) as fresh:
                 return self.find_idempotent(key, fingerprint, fresh)
-        row = conn.execute(select(schema.idempotency_keys).where(schema.idempotency_keys.c.key == key)).first()
+        row = _FIND_KEY.first(conn, {"key": key})
         if row is None:
             return None
-        if row.fingerprint != fingerprint:
+        found, stream, from_version, to_version, first_position, last_position, result = row
+        if found != fingerprint:
             raise IdempotencyMismatch("this Idempotency-Key was used for a different request",
                                       field="Idempotency-Key")
-        return AppendResult(stream=row.stream, from_version=row.from_version, to_version=row.to_version,
-                            first_position=row.first_position, last_position=row.last_position,
-                            result=json.loads(row.result), replayed=True)
+        return AppendResult(stream=stream, from_version=from_version, to_version=to_version,
+                            first_position=first_position, last_position=last_position,
+                            result=json.loads(result), replayed=True)
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -171,84 +224,83 @@ class EventStore:
         if conn is None:
             with read_transaction(self.engine) as fresh:
                 return self.stream_version(stream, fresh)
-        return conn.execute(select(func.coalesce(func.max(_E.c.version), 0)).where(_E.c.stream == stream)).scalar_one()
+        return _STREAM_VERSION.scalar(conn, {"stream": stream})
 
     def head(self, conn: Connection | None = None) -> tuple[int, str, str]:
         """Return the newest position, its hash and its record time (0, genesis, '' for an empty log)."""
         if conn is None:
             with read_transaction(self.engine) as fresh:
                 return self.head(fresh)
-        row = conn.execute(select(_E.c.position, _E.c.hash, _E.c.recorded_at)
-                           .order_by(_E.c.position.desc()).limit(1)).first()
-        return (row.position, row.hash, row.recorded_at) if row else (0, GENESIS_HASH, "")
+        row = _HEAD.first(conn)
+        return (row[0], row[1], row[2]) if row else (0, GENESIS_HASH, "")
 
     def read_stream(self, stream: str, up_to_version: int | None = None, *, up_to_position: int | None = None,
                     after_version: int = 0, conn: Connection | None = None) -> list[StoredEvent]:
         """Return one stream's events in order: after a version, up to a version or a global position."""
-        query = select(*_COLUMNS).where(_E.c.stream == stream).order_by(_E.c.version)
-        if after_version:
-            query = query.where(_E.c.version > after_version)
-        if up_to_version is not None:
-            query = query.where(_E.c.version <= up_to_version)
-        if up_to_position is not None:
-            query = query.where(_E.c.position <= up_to_position)
         if conn is None:
             with read_transaction(self.engine) as fresh:
-                return [_row_to_event(r) for r in fresh.execute(query)]
-        return [_row_to_event(r) for r in conn.execute(query)]
+                return self.read_stream(stream, up_to_version, up_to_position=up_to_position,
+                                        after_version=after_version, conn=fresh)
+        return stream_events(conn, stream, after_version=after_version, up_to_version=up_to_version,
+                             up_to_position=up_to_position)
 
     def read_all(self, after: int = 0, limit: int | None = None, *, up_to: int | None = None,
                  conn: Connection | None = None) -> Iterator[StoredEvent]:
         """Stream the global log in position order, in batches, never holding it all in memory."""
-        for row in self._rows(after, limit, up_to, conn):
-            yield _row_to_event(row)
+        for rows in self._pages(after, limit, up_to, conn):
+            for row in rows:
+                yield _decoded(row)
 
-    def _rows(self, after: int, limit: int | None, up_to: int | None, conn: Connection | None) -> Iterator[Any]:
-        remaining = limit
+    def read_batches(self, size: int, *, conn: Connection | None = None) -> Iterator[list[StoredEvent]]:
+        """Stream the whole log in position order as lists of up to `size` events (for replays)."""
+        for rows in self._pages(0, None, None, conn, size):
+            yield [_decoded(row) for row in rows]
+
+    def _pages(self, after: int, limit: int | None, up_to: int | None, conn: Connection | None,
+               batch: int | None = None) -> Iterator[list[Any]]:
+        remaining, batch = limit, batch or BATCH
         while remaining is None or remaining > 0:
-            size = BATCH if remaining is None else min(BATCH, remaining)
-            query = select(*_COLUMNS).where(_E.c.position > after).order_by(_E.c.position).limit(size)
-            if up_to is not None:
-                query = query.where(_E.c.position <= up_to)
+            size = batch if remaining is None else min(batch, remaining)
+            bounds = {"after": after, "up_to": _NO_POSITION if up_to is None else up_to, "limit": size}
             if conn is None:
                 with read_transaction(self.engine) as fresh:
-                    rows = fresh.execute(query).all()
+                    rows = _PAGE.rows(fresh, bounds)
             else:
-                rows = conn.execute(query).all()
-            yield from rows
+                rows = _PAGE.rows(conn, bounds)
+            if rows:
+                yield rows
             if len(rows) < size:
                 return
-            after = rows[-1].position
+            after = rows[-1][0]
             if remaining is not None:
                 remaining -= len(rows)
 
     def position_at(self, recorded_by: str, conn: Connection | None = None) -> int:
         """Return the last position recorded at or before a time (0 if none)."""
-        query = select(func.coalesce(func.max(_E.c.position), 0)).where(_E.c.recorded_at <= recorded_by)
         if conn is None:
             with read_transaction(self.engine) as fresh:
-                return fresh.execute(query).scalar_one()
-        return conn.execute(query).scalar_one()
+                return self.position_at(recorded_by, fresh)
+        return _POSITION_AT.scalar(conn, {"recorded_by": recorded_by})
 
     # ---- verifying -----------------------------------------------------------------------------
 
     def verify(self, progress: Callable[[int], None] | None = None) -> VerifyResult:
         """Walk the whole chain: contiguous positions, links, and each event's hash over its canonical form."""
-        prev_hash, expected_position, checked = GENESIS_HASH, 1, 0
-        for row in self._rows(0, None, None, None):
-            if row.position != expected_position:
-                return VerifyResult(ok=False, events_checked=checked, first_bad_position=expected_position,
-                                    problem=f"position {expected_position} is missing")
-            if row.prev_hash != prev_hash:
-                return VerifyResult(ok=False, events_checked=checked, first_bad_position=row.position,
-                                    problem="prev_hash does not link to the event before")
-            body = event_body(position=row.position, stream=row.stream, version=row.version, type=row.type,
-                              schema=row.schema, data_json=row.data, meta_json=row.meta,
-                              recorded_at=row.recorded_at)
-            if chain_hash(prev_hash, sha256_hex(body)) != row.hash:
-                return VerifyResult(ok=False, events_checked=checked, first_bad_position=row.position,
-                                    problem="the event's content does not match its hash")
-            prev_hash, expected_position, checked = row.hash, expected_position + 1, checked + 1
-            if progress is not None and checked % BATCH == 0:
-                progress(BATCH)
-        return VerifyResult(ok=True, events_checked=checked)
+        prev_hash, expected_position = GENESIS_HASH, 1
+        for rows in self._pages(0, None, None, None, VERIFY_BATCH):
+            for position, stream, version, type_name, schema_version, data, meta, recorded_at, link, digest in rows:
+                if position != expected_position:
+                    return VerifyResult(ok=False, events_checked=expected_position - 1, first_bad_position=expected_position,
+                                        problem=f"position {expected_position} is missing")
+                if link != prev_hash:
+                    return VerifyResult(ok=False, events_checked=expected_position - 1, first_bad_position=position,
+                                        problem="prev_hash does not link to the event before")
+                body = event_body(position=position, stream=stream, version=version, type=type_name,
+                                  schema=schema_version, data_json=data, meta_json=meta, recorded_at=recorded_at)
+                if chain_hash(prev_hash, sha256_hex(body)) != digest:
+                    return VerifyResult(ok=False, events_checked=expected_position - 1, first_bad_position=position,
+                                        problem="the event's content does not match its hash")
+                prev_hash, expected_position = digest, expected_position + 1
+            if progress is not None:
+                progress(len(rows))
+        return VerifyResult(ok=True, events_checked=expected_position - 1)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
@@ -14,8 +15,14 @@ class Event:
     schema: ClassVar[int] = 1
 
     def to_data(self) -> dict[str, Any]:
-        """Return the event's payload as plain JSON values."""
-        return dataclasses.asdict(self)
+        """Return the event's payload as plain JSON values (shared with the event: read, never change it)."""
+        return {name: getattr(self, name) for name in _field_names(type(self))}
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    # dataclasses.asdict deep-copies every value; payloads are JSON scalars and lists of them, read only.
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -245,6 +252,6 @@ class Meta:
 
     def to_data(self) -> dict[str, Any]:
         """Return the metadata as the log stores it."""
-        data = {k: v for k, v in dataclasses.asdict(self).items() if k != "extra"}
+        data = {name: getattr(self, name) for name in _field_names(Meta) if name != "extra"}
         data.update(self.extra)
         return data

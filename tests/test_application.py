@@ -7,7 +7,7 @@ from events.application import Context, Ledger
 from events.errors import ConcurrencyError, IdempotencyMismatch
 from events.policy import Actor
 
-from .lifecycle import AUTHOR, run_lifecycle
+from .lifecycle import AUTHOR, REVIEWER, run_lifecycle
 from .support import SequentialIds
 
 
@@ -20,7 +20,7 @@ def test_a_cached_fold_catches_up_with_events_another_ledger_appended(ledger, cl
     ledger.handle("change_revision", "oshsu-quality", AUTHOR, {"revision_id": rid, "changes": [
         {"op": "retitle", "title": "Жаңы аталыш"}]})
     assert ledger.load("oshsu-quality").revisions[rid].preview.title == "Жаңы аталыш"
-    cached = ledger._checkout("oshsu-quality")
+    cached, _ = ledger._checkout("oshsu-quality", catch_up=False)
     fresh = ledger.load("oshsu-quality")
     assert cached.version == fresh.version
     assert {k: v.status for k, v in cached.revisions.items()} == {k: v.status for k, v in fresh.revisions.items()}
@@ -32,7 +32,61 @@ def test_a_refused_command_leaves_no_half_applied_state_behind(ledger, clock):
     with pytest.raises(Exception):
         ledger.handle("change_revision", "oshsu-quality", AUTHOR, {"revision_id": rid, "changes": [
             {"op": "retitle", "title": "бир"}, {"op": "remove", "section_id": "s-nope"}]})
-    assert ledger._checkout("oshsu-quality").revisions[rid].changes == []
+    assert ledger._checkout("oshsu-quality", catch_up=False)[0].revisions[rid].changes == []
+
+
+class CountingStore:
+    """The real store, counting how often the ledger reads a stream."""
+
+    def __init__(self, store) -> None:
+        self.store, self.stream_reads = store, 0
+
+    def read_stream(self, *args, **kwargs):
+        self.stream_reads += 1
+        return self.store.read_stream(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def test_a_command_on_a_current_cached_fold_reads_nothing_from_the_log_before_appending(clock, store):
+    counting = CountingStore(store)
+    ledger = Ledger(store=counting, clock=clock, ids=SequentialIds())
+    ids = run_lifecycle(ledger, clock)
+    reads = counting.stream_reads
+    ledger.handle("open_revision", "oshsu-quality", AUTHOR, {"summary": "x"})
+    assert counting.stream_reads == reads
+    assert ledger.load("oshsu-quality").version == store.stream_version("policy-oshsu-quality")
+    assert ids
+
+
+def test_a_refusal_decided_on_a_stale_cache_is_decided_again_on_fresh_state(ledger, clock, store):
+    run_lifecycle(ledger, clock)
+    rid = ledger.handle("open_revision", "oshsu-quality", AUTHOR, {"summary": "x"}).result["revision_id"]
+    doc = ledger.load("oshsu-quality").document_at(2)
+    first = doc.children[None][0]
+    ledger.handle("change_revision", "oshsu-quality", AUTHOR, {"revision_id": rid, "changes": [
+        {"op": "amend", "section_id": first, "title": "Миссия"}]})
+    ledger.handle("submit_revision", "oshsu-quality", AUTHOR, {"revision_id": rid, "reviewers": ["reviewer1"]})
+    # Another process sends the revision back to draft; this ledger's cache still has it in review.
+    other = Ledger(store=store, clock=clock, ids=SequentialIds())
+    other.handle("review_revision", "oshsu-quality", REVIEWER, {"revision_id": rid, "verdict": "request_changes",
+                                                               "comment": "Кыскараак"})
+    outcome = ledger.handle("change_revision", "oshsu-quality", AUTHOR, {"revision_id": rid, "changes": [
+        {"op": "amend", "section_id": first, "title": "ОшМУнун миссиясы"}]})
+    assert outcome.append is not None and not outcome.replayed
+    assert ledger.load("oshsu-quality").revisions[rid].preview.sections[first].title == "ОшМУнун миссиясы"
+
+
+def test_a_stale_cache_loses_the_race_and_the_command_is_decided_again(ledger, clock, store):
+    run_lifecycle(ledger, clock)
+    other = Ledger(store=store, clock=clock, ids=SequentialIds())
+    other.ids.count = 1000
+    first = other.handle("open_revision", "oshsu-quality", AUTHOR, {"summary": "a"}).result["revision_id"]
+    before = store.stream_version("policy-oshsu-quality")
+    second = ledger.handle("open_revision", "oshsu-quality", AUTHOR, {"summary": "b"}).result["revision_id"]
+    assert store.stream_version("policy-oshsu-quality") == before + 1
+    assert set(ledger.load("oshsu-quality").revisions) >= {first, second}
 
 
 def test_a_stale_if_match_is_refused_without_appending(ledger, clock, store):
