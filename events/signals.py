@@ -5,5 +5,8 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-# send(store, connection=..., events=[StoredEvent, ...], replaying=bool); receivers that raise roll the append back.
+# send(store, connection=..., events=[StoredEvent, ...], replaying=bool, memo=dict | None): receivers that raise
+# roll the append back. A replay (a rebuild) sends the log in large batches in order and passes one `memo`
+# dict for its whole length, where a read model may keep what it will need again in a later batch; an append
+# sends memo=None. What a read model writes must not depend on the batches or on the memo, only on the events.
 appended = _signals.signal("policy-ledger.events-appended")

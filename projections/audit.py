@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import json
 import operator
-from typing import Any
+from typing import Any, Callable
 
-from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, insert, or_, select, update
+from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, bindparam, insert, or_, select, update
 
 from events import types as ev
+from events.database import Prepared
 from events.schema import Position, metadata
 from events.store import StoredEvent
 from events.streams import policy_of
@@ -78,64 +79,50 @@ acknowledgements = Table(
 TABLES = (audit_trail, responsibilities, periodic_reviews, acknowledgements)
 
 
-def _action(event: ev.Event) -> tuple[str, str | None]:
-    """Name what an event did, with a short detail for the trail."""
-    match event:
-        case ev.PolicyCreated():
-            return "policy_created", event.title
-        case ev.RevisionOpened():
-            return "revision_opened", event.summary
-        case ev.SectionAdded():
-            return "section_added", event.text
-        case ev.SectionAmended():
-            return "section_amended", event.text
-        case ev.SectionMoved():
-            return "section_moved", None
-        case ev.SectionRemoved():
-            return "section_removed", None
-        case ev.PolicyRetitled():
-            return "policy_retitled", event.title
-        case ev.RevisionSubmitted():
-            return "revision_submitted", ", ".join(event.reviewers)
-        case ev.RevisionReviewed():
-            return f"review_{event.verdict}", event.comment
-        case ev.RevisionApproved():
-            return "approval_signed", event.meaning
-        case ev.RevisionApprovalCompleted():
-            return "approval_completed", ", ".join(event.approvers)
-        case ev.RevisionPublished():
-            return "revision_published", f"version {event.version} effective {event.effective_from}"
-        case ev.RevisionRejected():
-            return "revision_rejected", None
-        case ev.RevisionWithdrawn():
-            return "revision_withdrawn", None
-        case ev.ResponsibilityAssigned():
-            return "responsibility_assigned", f"{event.party} ({event.party_kind}): {event.duty}"
-        case ev.ResponsibilityRevoked():
-            return "responsibility_revoked", event.assignment_id
-        case ev.PeriodicReviewRecorded():
-            return "periodic_review", event.outcome
-        case ev.AcknowledgementRecorded():
-            return "acknowledged", event.content_hash
-    raise TypeError(event)
+# What each event did, as the trail names it, with a short detail.
+_ACTIONS: dict[type, Callable[[Any], tuple[str, str | None]]] = {
+    ev.PolicyCreated: lambda e: ("policy_created", e.title),
+    ev.RevisionOpened: lambda e: ("revision_opened", e.summary),
+    ev.SectionAdded: lambda e: ("section_added", e.text),
+    ev.SectionAmended: lambda e: ("section_amended", e.text),
+    ev.SectionMoved: lambda e: ("section_moved", None),
+    ev.SectionRemoved: lambda e: ("section_removed", None),
+    ev.PolicyRetitled: lambda e: ("policy_retitled", e.title),
+    ev.RevisionSubmitted: lambda e: ("revision_submitted", ", ".join(e.reviewers)),
+    ev.RevisionReviewed: lambda e: (f"review_{e.verdict}", e.comment),
+    ev.RevisionApproved: lambda e: ("approval_signed", e.meaning),
+    ev.RevisionApprovalCompleted: lambda e: ("approval_completed", ", ".join(e.approvers)),
+    ev.RevisionPublished: lambda e: ("revision_published", f"version {e.version} effective {e.effective_from}"),
+    ev.RevisionRejected: lambda e: ("revision_rejected", None),
+    ev.RevisionWithdrawn: lambda e: ("revision_withdrawn", None),
+    ev.ResponsibilityAssigned: lambda e: ("responsibility_assigned", f"{e.party} ({e.party_kind}): {e.duty}"),
+    ev.ResponsibilityRevoked: lambda e: ("responsibility_revoked", e.assignment_id),
+    ev.PeriodicReviewRecorded: lambda e: ("periodic_review", e.outcome),
+    ev.AcknowledgementRecorded: lambda e: ("acknowledged", e.content_hash),
+}
+
+_INSERT_TRAIL = Prepared(insert(audit_trail))
+_INSERT_ASSIGNED = Prepared(insert(responsibilities))
+_INSERT_REVIEW = Prepared(insert(periodic_reviews))
+_INSERT_ACK = Prepared(insert(acknowledgements))
+_REVOKE = Prepared(update(responsibilities).where(responsibilities.c.assignment_id == bindparam("key")).values(
+    valid_to=bindparam("new_valid_to"), revoked_by=bindparam("new_revoked_by"),
+    revoked_recorded_at=bindparam("new_revoked_recorded_at")))
 
 
-def _reason(stored: StoredEvent) -> str | None:
-    event = stored.event
-    return getattr(event, "reason", None) or stored.meta.get("reason")
-
-
-def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent], replaying: bool = False) -> None:
+def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent], replaying: bool = False,
+                memo: dict[str, Any] | None = None) -> None:
     """Add one trail row per event and keep assignments, reviews and acknowledgements."""
     trail, assigned, reviews, acks = [], [], [], []
     for stored in events:
         event, meta, pid = stored.event, stored.meta, policy_of(stored.stream)
-        action, detail = _action(event)
+        action, detail = _ACTIONS[type(event)](event)
         trail.append({
             "position": stored.position, "policy_id": pid, "occurred_at": meta["occurred_at"],
             "recorded_at": stored.recorded_at, "actor": meta["actor"], "role": meta["role"], "action": action,
             "revision_id": getattr(event, "revision_id", None), "section_id": getattr(event, "section_id", None),
-            "version": getattr(event, "version", None), "detail": detail, "reason": _reason(stored),
+            "version": getattr(event, "version", None), "detail": detail,
+            "reason": getattr(event, "reason", None) or meta.get("reason"),
             "correlation_id": meta.get("correlation_id")})
         if isinstance(event, ev.ResponsibilityAssigned):
             assigned.append({
@@ -145,13 +132,11 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
                 "assigned_recorded_at": stored.recorded_at, "revoked_by": None, "revoked_recorded_at": None,
                 "reason": meta.get("reason")})
         elif isinstance(event, ev.ResponsibilityRevoked):
-            if assigned:  # an assignment revoked in the same batch must exist first
-                connection.execute(insert(responsibilities), assigned)
-                assigned = []
-            connection.execute(update(responsibilities)
-                               .where(responsibilities.c.assignment_id == event.assignment_id)
-                               .values(valid_to=event.valid_to, revoked_by=meta["actor"],
-                                       revoked_recorded_at=stored.recorded_at))
+            _INSERT_ASSIGNED.execute_many(connection, assigned)  # one revoked in the same batch must exist first
+            assigned = []
+            _REVOKE.execute(connection, {"key": event.assignment_id, "new_valid_to": event.valid_to,
+                                         "new_revoked_by": meta["actor"],
+                                         "new_revoked_recorded_at": stored.recorded_at})
         elif isinstance(event, ev.PeriodicReviewRecorded):
             reviews.append({"review_id": event.review_id, "policy_id": pid, "outcome": event.outcome,
                             "notes": event.notes, "version": event.version, "reviewer": meta["actor"],
@@ -160,15 +145,14 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
         elif isinstance(event, ev.AcknowledgementRecorded):
             acks.append({"policy_id": pid, "person": event.person, "version": event.version,
                          "content_hash": event.content_hash, "at": meta["occurred_at"], "position": stored.position})
-    for table, rows in ((audit_trail, trail), (responsibilities, assigned), (periodic_reviews, reviews),
-                        (acknowledgements, acks)):
-        if rows:
-            connection.execute(insert(table), rows)
+    for statement, rows in ((_INSERT_TRAIL, trail), (_INSERT_ASSIGNED, assigned), (_INSERT_REVIEW, reviews),
+                            (_INSERT_ACK, acks)):
+        statement.execute_many(connection, rows)
 
 
 # ---- reads -------------------------------------------------------------------------------------
 
-# Every action name _action gives, for validating filters.
+# Every action name _ACTIONS gives, for validating filters.
 ACTIONS = (
     "policy_created", "revision_opened", "section_added", "section_amended", "section_moved", "section_removed",
     "policy_retitled", "revision_submitted", "review_approve", "review_request_changes", "approval_signed",

@@ -5,10 +5,11 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Column, Connection, Integer, String, Table, Text, insert, select, update
+from sqlalchemy import Column, Connection, Integer, String, Table, Text, bindparam, insert, select, update
 
 from events import types as ev
 from events.canonical import format_time, parse_time
+from events.database import Prepared
 from events.schema import Position, metadata
 from events.store import StoredEvent
 from events.streams import policy_of
@@ -33,38 +34,55 @@ policies = Table(
 )
 
 TABLES = (policies,)
+_NAMES = tuple(column.name for column in policies.c)
+_INSERT = Prepared(insert(policies))
+_ROW = Prepared(select(policies).where(policies.c.policy_id == bindparam("policy_id")))
+_UPDATE = Prepared(update(policies).where(policies.c.policy_id == bindparam("key"))
+                   .values({name: bindparam(f"new_{name}") for name in _NAMES if name != "policy_id"}))
+# Most events change only where the policy's stream has got to: one small UPDATE, nothing read first.
+_MOVE = Prepared(update(policies).where(policies.c.policy_id == bindparam("key"))
+                 .values(stream_version=bindparam("new_stream_version"), last_position=bindparam("new_last_position")))
+_FOLDED = ("PolicyCreated", "RevisionPublished", "PeriodicReviewRecorded")
 
 
-def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent], replaying: bool = False) -> None:
+def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent], replaying: bool = False,
+                memo: dict[str, Any] | None = None) -> None:
     """Fold a batch of events into the catalogue, one write per policy touched."""
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, dict[str, Any]] = {}  # whole rows, for policies an event of the batch needs more of
     fresh: set[str] = set()
+    moved: dict[str, tuple[int, int]] = {}  # stream version and position, for the other policies
     for stored in events:
         pid = policy_of(stored.stream)
-        row = rows.get(pid)
-        if row is None:
-            found = connection.execute(select(policies).where(policies.c.policy_id == pid)).mappings().first()
-            row = rows[pid] = dict(found) if found else {}
+        if stored.type not in _FOLDED:
+            if pid in rows:
+                rows[pid].update(stream_version=stored.version, last_position=stored.position)
+            else:
+                moved[pid] = (stored.version, stored.position)
+            continue
         event = stored.event
+        row = rows.get(pid)
         if isinstance(event, ev.PolicyCreated):
             fresh.add(pid)
-            row.update(policy_id=pid, title=event.title, language=event.language, owner=event.owner,
-                       review_interval_days=event.review_interval_days,
-                       approval_rule=json.dumps(event.approval_rule), created_at=stored.meta["occurred_at"],
-                       latest_version=0, latest_effective_from=None, last_review_at=None, next_review_due=None)
-        elif isinstance(event, ev.RevisionPublished):
+            row = rows[pid] = {
+                "policy_id": pid, "title": event.title, "language": event.language, "owner": event.owner,
+                "review_interval_days": event.review_interval_days,
+                "approval_rule": json.dumps(event.approval_rule), "created_at": stored.meta["occurred_at"],
+                "latest_version": 0, "latest_effective_from": None, "last_review_at": None, "next_review_due": None}
+        elif row is None:
+            row = rows[pid] = dict(zip(_NAMES, _ROW.first(connection, {"policy_id": pid})))
+        if isinstance(event, ev.RevisionPublished):
             due = parse_time(stored.meta["occurred_at"]) + timedelta(days=row["review_interval_days"])
             row.update(title=event.title, latest_version=event.version, latest_effective_from=event.effective_from,
                        next_review_due=format_time(due))
         elif isinstance(event, ev.PeriodicReviewRecorded):
             row.update(last_review_at=stored.meta["occurred_at"], next_review_due=event.next_review_due)
         row.update(stream_version=stored.version, last_position=stored.position)
-    for pid, row in rows.items():
-        if pid in fresh:
-            connection.execute(insert(policies).values(**row))
-        else:
-            values = {k: v for k, v in row.items() if k != "policy_id"}
-            connection.execute(update(policies).where(policies.c.policy_id == pid).values(**values))
+        moved.pop(pid, None)
+    _INSERT.execute_many(connection, [row for pid, row in rows.items() if pid in fresh])
+    _UPDATE.execute_many(connection, [{"key": pid, **{f"new_{k}": v for k, v in row.items() if k != "policy_id"}}
+                                      for pid, row in rows.items() if pid not in fresh])
+    _MOVE.execute_many(connection, [{"key": pid, "new_stream_version": version, "new_last_position": position}
+                                    for pid, (version, position) in moved.items()])
 
 
 def get(connection: Connection, policy_id: str) -> dict[str, Any] | None:

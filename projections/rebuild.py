@@ -1,36 +1,32 @@
 """Drop every read model and replay the whole log into it, through the same code the live appends use."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy import delete
 
 from events.database import write_transaction
 from events.signals import appended
-from events.store import BATCH, EventStore
+from events.store import EventStore
 
 from . import register, tables
+
+# Events fed to the read models at once: large enough that each batch's per-policy and per-revision writes
+# are few, small enough that its decoded events stay a few tens of megabytes.
+REPLAY_BATCH = 10_000
 
 
 def rebuild(store: EventStore, progress: Callable[[int], None] | None = None) -> int:
     """Empty the read models and replay the log into them in one transaction; return the events replayed."""
     register()
     count = 0
+    memo: dict[str, Any] = {}  # what read models keep from one batch of this replay to the next
     # The write transaction holds off appenders, so the rebuilt state is the log's state at one position.
     with write_transaction(store.engine) as connection:
         for table in reversed(tables()):
             connection.execute(delete(table))
-        batch = []
-        for stored in store.read_all(conn=connection):
-            batch.append(stored)
-            if len(batch) == BATCH:
-                appended.send(store, connection=connection, events=batch, replaying=True)
-                count += len(batch)
-                if progress:
-                    progress(len(batch))
-                batch = []
-        if batch:
-            appended.send(store, connection=connection, events=batch, replaying=True)
+        for batch in store.read_batches(REPLAY_BATCH, conn=connection):
+            appended.send(store, connection=connection, events=batch, replaying=True, memo=memo)
             count += len(batch)
             if progress:
                 progress(len(batch))

@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, insert, select, update
+from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, bindparam, insert, select, update
 
 from events import types as ev
+from events.canonical import canonical_json
+from events.database import Prepared
 from events.policy import apply_change, touched_by
 from events.schema import Position, metadata
 from events.store import StoredEvent
@@ -84,10 +86,24 @@ revision_transitions = Table(
 )
 
 TABLES = (revisions, revision_changes, revision_reviews, revision_approvals, revision_transitions)
-_CHANGES = (ev.SectionAdded, ev.SectionAmended, ev.SectionMoved, ev.SectionRemoved, ev.PolicyRetitled)
+_CHANGES = ("SectionAdded", "SectionAmended", "SectionMoved", "SectionRemoved", "PolicyRetitled")
+# Events that may move a revision to another status: the transition row names the status it left, so
+# these need the revision's row; every other event only moves its stream position and time.
+_MOVES = ("RevisionOpened", "RevisionSubmitted", "RevisionReviewed", "RevisionApprovalCompleted",
+          "RevisionPublished", "RevisionRejected", "RevisionWithdrawn")
+_NAMES = tuple(column.name for column in revisions.c)
+_INSERT = Prepared(insert(revisions))
+_ROW = Prepared(select(revisions).where(revisions.c.revision_id == bindparam("revision_id")))
+_UPDATE = Prepared(update(revisions).where(revisions.c.revision_id == bindparam("key"))
+                   .values({name: bindparam(f"new_{name}") for name in _NAMES if name != "revision_id"}))
+_TOUCH = Prepared(update(revisions).where(revisions.c.revision_id == bindparam("key")).values(
+    updated_at=bindparam("new_updated_at"), stream_version=bindparam("new_stream_version"),
+    last_position=bindparam("new_last_position")))
+_INSERT_CHANGES, _INSERT_REVIEWS, _INSERT_APPROVALS, _INSERT_TRANSITIONS = (
+    Prepared(insert(t)) for t in (revision_changes, revision_reviews, revision_approvals, revision_transitions))
 
 
-def _next_status(event: ev.Event, status: str | None) -> str | None:
+def _next_status(event: ev.Event) -> str | None:
     """Return the status an event moves a revision to, or None when it stays."""
     if isinstance(event, ev.RevisionOpened):
         return "draft"
@@ -106,38 +122,32 @@ def _next_status(event: ev.Event, status: str | None) -> str | None:
     return None
 
 
-def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent], replaying: bool = False) -> None:
+def _payload_json(stored: StoredEvent) -> str:
+    """Return a change's payload at its type's current schema, as JSON (the log's own text when it is)."""
+    if stored.schema == ev.REGISTRY[stored.type].schema:
+        return stored.data_json
+    return canonical_json(stored.event.to_data())
+
+
+def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent], replaying: bool = False,
+                memo: dict[str, Any] | None = None) -> None:
     """Fold a batch of events into the revision tables."""
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, dict[str, Any]] = {}  # whole rows of revisions whose status an event of the batch moves
     fresh: set[str] = set()
+    touched: dict[str, dict[str, Any]] = {}  # position and time of the others
     changes, reviews, approvals, transitions = [], [], [], []
     for stored in events:
-        event = stored.event
-        revision_id = getattr(event, "revision_id", None)
-        if revision_id is None:
-            continue
-        meta = stored.meta
-        if isinstance(event, ev.RevisionOpened):
-            fresh.add(revision_id)
-            rows[revision_id] = {
-                "revision_id": revision_id, "policy_id": policy_of(stored.stream), "status": "draft",
-                "author": event.author, "base_version": event.base_version, "summary": event.summary,
-                "reviewers": "[]", "opened_at": meta["occurred_at"], "published_version": None}
-            row = rows[revision_id]
-            previous = None
+        if stored.type in _CHANGES or stored.type in _MOVES or stored.type == "RevisionApproved":
+            event = stored.event
         else:
-            row = rows.get(revision_id)
-            if row is None:
-                found = connection.execute(select(revisions).where(revisions.c.revision_id == revision_id)).mappings().one()
-                row = rows[revision_id] = dict(found)
-            previous = row["status"]
-        row.update(updated_at=meta["occurred_at"], stream_version=stored.version, last_position=stored.position)
+            continue  # policy-level events: not a revision's
+        revision_id = event.revision_id  # type: ignore[attr-defined]
+        meta = stored.meta
+        moved = {"updated_at": meta["occurred_at"], "stream_version": stored.version,
+                 "last_position": stored.position}
         common = {"position": stored.position, "revision_id": revision_id, "at": meta["occurred_at"]}
-        if isinstance(event, _CHANGES):
-            changes.append({**common, "type": stored.type, "data": json.dumps(stored.event.to_data(), ensure_ascii=False),
-                            "actor": meta["actor"]})
-        elif isinstance(event, ev.RevisionSubmitted):
-            row["reviewers"] = json.dumps(event.reviewers, ensure_ascii=False)
+        if stored.type in _CHANGES:
+            changes.append({**common, "type": stored.type, "data": _payload_json(stored), "actor": meta["actor"]})
         elif isinstance(event, ev.RevisionReviewed):
             reviews.append({**common, "reviewer": event.reviewer, "role": meta["role"], "verdict": event.verdict,
                             "comment": event.comment, "content_hash": event.content_hash})
@@ -145,24 +155,41 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
             approvals.append({**common, "approver": event.approver, "role": event.role, "meaning": event.meaning,
                               "comment": event.comment, "reason": meta.get("reason"),
                               "content_hash": event.content_hash})
+        status = _next_status(event) if stored.type in _MOVES else None
+        if status is None:
+            if revision_id in rows:
+                rows[revision_id].update(moved)
+            else:
+                touched[revision_id] = moved
+            continue
+        row = rows.get(revision_id)
+        if isinstance(event, ev.RevisionOpened):
+            fresh.add(revision_id)
+            row = rows[revision_id] = {
+                "revision_id": revision_id, "policy_id": policy_of(stored.stream), "status": None,
+                "author": event.author, "base_version": event.base_version, "summary": event.summary,
+                "reviewers": "[]", "opened_at": meta["occurred_at"], "published_version": None}
+        elif row is None:
+            row = rows[revision_id] = dict(zip(_NAMES, _ROW.first(connection, {"revision_id": revision_id})))
+        touched.pop(revision_id, None)
+        row.update(moved)
+        if isinstance(event, ev.RevisionSubmitted):
+            row["reviewers"] = json.dumps(event.reviewers, ensure_ascii=False)
         elif isinstance(event, ev.RevisionPublished):
             row["published_version"] = event.version
-        status = _next_status(event, previous)
-        if status is not None and status != previous:
-            row["status"] = status
-            transitions.append({**common, "policy_id": row["policy_id"], "from_status": previous,
+        if status != row["status"]:
+            transitions.append({**common, "policy_id": row["policy_id"], "from_status": row["status"],
                                 "to_status": status, "actor": meta["actor"], "role": meta["role"],
                                 "reason": meta.get("reason")})
-    for table, batch in ((revision_changes, changes), (revision_reviews, reviews),
-                         (revision_approvals, approvals), (revision_transitions, transitions)):
-        if batch:
-            connection.execute(insert(table), batch)
-    for revision_id, row in rows.items():
-        if revision_id in fresh:
-            connection.execute(insert(revisions).values(**row))
-        else:
-            values = {k: v for k, v in row.items() if k != "revision_id"}
-            connection.execute(update(revisions).where(revisions.c.revision_id == revision_id).values(**values))
+            row["status"] = status
+    for statement, batch in ((_INSERT_CHANGES, changes), (_INSERT_REVIEWS, reviews),
+                             (_INSERT_APPROVALS, approvals), (_INSERT_TRANSITIONS, transitions)):
+        statement.execute_many(connection, batch)
+    _INSERT.execute_many(connection, [row for rid, row in rows.items() if rid in fresh])
+    _UPDATE.execute_many(connection, [{"key": rid, **{f"new_{k}": v for k, v in row.items() if k != "revision_id"}}
+                                      for rid, row in rows.items() if rid not in fresh])
+    _TOUCH.execute_many(connection, [{"key": rid, **{f"new_{k}": v for k, v in values.items()}}
+                                     for rid, values in touched.items()])
 
 
 # ---- reads -------------------------------------------------------------------------------------

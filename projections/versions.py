@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import (Boolean, Column, Connection, Index, Integer, String, Table, Text, delete, insert, select)
+from sqlalchemy import Boolean, Column, Connection, Index, Integer, String, Table, Text, bindparam, delete, insert, select
 
 from events import types as ev
-from events.canonical import canonical_json
+from events.database import Prepared
 from events.document import Document
 from events.policy import TITLE_KEY, apply_change, touched_by
 from events.schema import Position, metadata
-from events.store import StoredEvent
+from events.store import StoredEvent, stream_events
 from events.streams import policy_of
 
 # Each policy's language and first title, kept here so this read model needs no other.
@@ -22,16 +23,14 @@ version_policies = Table(
     Column("created_title", Text, nullable=False),
 )
 
-# Work table: what each open revision will change, kept here so this read model needs no other.
+# Where each open revision began in its policy's stream. At its publication this read model replays the
+# revision's own events (its changes, signatures and completed approval) from the log, so it keeps nothing
+# else about a draft.
 version_drafts = Table(
     "version_drafts", metadata,
     Column("revision_id", String(64), primary_key=True),
     Column("policy_id", String(200), nullable=False),
-    Column("author", String(200), nullable=False),
-    Column("summary", Text, nullable=False),
-    Column("changes", Text, nullable=False),
-    Column("signatures", Text, nullable=False),
-    Column("approved_hash", String(80)),
+    Column("opened_version", Integer, nullable=False),
 )
 
 policy_versions = Table(
@@ -76,6 +75,23 @@ section_changes = Table(
 TABLES = (version_policies, version_drafts, policy_versions, section_changes)
 _VERBS = {ev.SectionAdded: "added", ev.SectionAmended: "amended", ev.SectionMoved: "moved",
           ev.SectionRemoved: "removed", ev.PolicyRetitled: "retitled"}
+# What a publication replays of its revision.
+_REVISION_EVENTS = frozenset({"RevisionOpened", "RevisionApproved", "RevisionApprovalCompleted",
+                              *(cls.type_name for cls in _VERBS)})
+_CLOSING = frozenset({"RevisionRejected", "RevisionWithdrawn"})
+MEMO_DOCUMENTS = 512  # newest documents a replay keeps between batches, one per policy, least recent out first
+
+_INSERT_POLICY = Prepared(insert(version_policies))
+_POLICY = Prepared(select(version_policies.c.language, version_policies.c.created_title)
+                   .where(version_policies.c.policy_id == bindparam("policy_id")))
+_INSERT_DRAFT = Prepared(insert(version_drafts))
+_DELETE_DRAFT = Prepared(delete(version_drafts).where(version_drafts.c.revision_id == bindparam("key")))
+_OPENED = Prepared(select(version_drafts.c.opened_version).where(version_drafts.c.revision_id == bindparam("key")))
+_INSERT_VERSION = Prepared(insert(policy_versions))
+_INSERT_SECTION_CHANGES = Prepared(insert(section_changes))
+_NEWEST = Prepared(select(policy_versions.c.version, policy_versions.c.title, policy_versions.c.sections)
+                   .where(policy_versions.c.policy_id == bindparam("policy_id"))
+                   .order_by(policy_versions.c.version.desc()).limit(1))
 
 
 class ProjectionMismatch(RuntimeError):
@@ -83,109 +99,123 @@ class ProjectionMismatch(RuntimeError):
 
 
 class _Batch:
-    """Drafts and newest documents touched by one batch, written back once at its end."""
+    """What one batch of events needs: each revision's events in it, and the newest documents."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, memo: dict[str, Any]) -> None:
         self.connection = connection
-        self.drafts: dict[str, dict[str, Any] | None] = {}
-        self.policies: dict[str, tuple[str, str]] = {}
-
-    def draft(self, revision_id: str) -> dict[str, Any]:
-        if revision_id not in self.drafts:
-            row = self.connection.execute(
-                select(version_drafts).where(version_drafts.c.revision_id == revision_id)).mappings().first()
-            self.drafts[revision_id] = None if row is None else {
-                **row, "changes": json.loads(row["changes"]), "signatures": json.loads(row["signatures"])}
-        draft = self.drafts[revision_id]
-        assert draft is not None, f"no draft for revision {revision_id}"
-        return draft
+        self.documents: OrderedDict[str, tuple[int, Document]] = memo.setdefault("versions.documents", OrderedDict())
+        self.policies: dict[str, tuple[str, str]] = memo.setdefault("versions.policies", {})
+        self.seen: dict[str, list[StoredEvent]] = {}  # each revision's events in this batch, in order
+        self.first_version: dict[str, int] = {}  # each stream's first version in this batch
+        self.opened: dict[str, dict[str, Any]] = {}
+        self.closed: set[str] = set()
 
     def policy(self, policy_id: str) -> tuple[str, str]:
         """Return a policy's (language, first title)."""
         if policy_id not in self.policies:
-            row = self.connection.execute(select(version_policies.c.language, version_policies.c.created_title)
-                                          .where(version_policies.c.policy_id == policy_id)).one()
-            self.policies[policy_id] = (row.language, row.created_title)
+            self.policies[policy_id] = tuple(_POLICY.first(self.connection, {"policy_id": policy_id}))
         return self.policies[policy_id]
 
+    def newest(self, policy_id: str) -> tuple[int, Document]:
+        """Return the newest published version's number and document (0 and the empty one before the first)."""
+        found = self.documents.get(policy_id)
+        if found is None:
+            row = _NEWEST.first(self.connection, {"policy_id": policy_id})
+            found = ((row[0], Document.from_tree(row[1], json.loads(row[2]))) if row
+                     else (0, Document.empty(self.policy(policy_id)[1])))
+        return found
+
+    def published(self, policy_id: str, version: int, document: Document) -> None:
+        self.documents[policy_id] = (version, document)
+        self.documents.move_to_end(policy_id)
+        while len(self.documents) > MEMO_DOCUMENTS:
+            self.documents.popitem(last=False)
+
+    def history(self, stream: str, revision_id: str) -> list[StoredEvent]:
+        """Return a revision's events so far: those in this batch, after those the log holds from before it."""
+        seen = self.seen.get(revision_id, [])
+        if seen and seen[0].type == "RevisionOpened":
+            return seen
+        opened = _OPENED.scalar(self.connection, {"key": revision_id})
+        earlier = stream_events(self.connection, stream, after_version=opened - 1,
+                                up_to_version=self.first_version[stream] - 1)
+        return [e for e in earlier
+                if e.type in _REVISION_EVENTS and e.event.revision_id == revision_id] + seen  # type: ignore[attr-defined]
+
     def flush(self) -> None:
-        for revision_id, draft in self.drafts.items():
-            self.connection.execute(delete(version_drafts).where(version_drafts.c.revision_id == revision_id))
-            if draft is not None:
-                self.connection.execute(insert(version_drafts).values(
-                    **{**draft, "changes": json.dumps(draft["changes"], ensure_ascii=False),
-                       "signatures": json.dumps(draft["signatures"], ensure_ascii=False)}))
+        _INSERT_DRAFT.execute_many(self.connection, [row for rid, row in self.opened.items() if rid not in self.closed])
+        _DELETE_DRAFT.execute_many(self.connection, [{"key": rid} for rid in self.closed if rid not in self.opened])
 
 
-def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent], replaying: bool = False) -> None:
-    """Keep drafts' change sets, and turn each publication into a version with its full document."""
-    batch = _Batch(connection)
+def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent], replaying: bool = False,
+                memo: dict[str, Any] | None = None) -> None:
+    """Note where drafts begin, and turn each publication into a version with its full document."""
+    batch = _Batch(connection, {} if memo is None else memo)
     for stored in events:
-        event = stored.event
-        if isinstance(event, ev.PolicyCreated):
-            batch.policies[event.policy_id] = (event.language, event.title)
-            connection.execute(insert(version_policies).values(
-                policy_id=event.policy_id, language=event.language, created_title=event.title))
-        elif isinstance(event, ev.RevisionOpened):
-            batch.drafts[event.revision_id] = {
-                "revision_id": event.revision_id, "policy_id": policy_of(stored.stream), "author": event.author,
-                "summary": event.summary, "changes": [], "signatures": [], "approved_hash": None}
-        elif type(event) in _VERBS:
-            batch.draft(event.revision_id)["changes"].append({"type": stored.type, "data": event.to_data()})
-        elif isinstance(event, ev.RevisionApproved):
-            batch.draft(event.revision_id)["signatures"].append(
-                {"approver": event.approver, "role": event.role, "meaning": event.meaning,
-                 "content_hash": event.content_hash, "at": stored.meta["occurred_at"]})
-        elif isinstance(event, ev.RevisionApprovalCompleted):
-            batch.draft(event.revision_id)["approved_hash"] = event.content_hash
-        elif isinstance(event, ev.RevisionPublished):
-            _publish(batch, stored, event)
-        elif isinstance(event, (ev.RevisionRejected, ev.RevisionWithdrawn)):
-            batch.draft(event.revision_id)
-            batch.drafts[event.revision_id] = None
+        kind = stored.type
+        batch.first_version.setdefault(stored.stream, stored.version)
+        if kind in _REVISION_EVENTS:
+            event = stored.event
+            batch.seen.setdefault(event.revision_id, []).append(stored)  # type: ignore[attr-defined]
+            if isinstance(event, ev.RevisionOpened):
+                batch.opened[event.revision_id] = {"revision_id": event.revision_id,
+                                                   "policy_id": policy_of(stored.stream),
+                                                   "opened_version": stored.version}
+        elif kind == "RevisionPublished":
+            _publish(batch, stored, stored.event)  # type: ignore[arg-type]
+        elif kind in _CLOSING:
+            batch.closed.add(stored.event.revision_id)  # type: ignore[attr-defined]
+        elif kind == "PolicyCreated":
+            event = stored.event
+            batch.policies[event.policy_id] = (event.language, event.title)  # type: ignore[attr-defined]
+            _INSERT_POLICY.execute(connection, {"policy_id": event.policy_id, "language": event.language,
+                                                "created_title": event.title})  # type: ignore[attr-defined]
     batch.flush()
 
 
 def _publish(batch: _Batch, stored: StoredEvent, event: ev.RevisionPublished) -> None:
     policy_id = policy_of(stored.stream)
-    draft = batch.draft(event.revision_id)
-    latest = batch.connection.execute(
-        select(policy_versions.c.title, policy_versions.c.sections).where(policy_versions.c.policy_id == policy_id)
-        .order_by(policy_versions.c.version.desc()).limit(1)).first()
-    language, created_title = batch.policy(policy_id)
-    document = (Document.from_tree(latest.title, json.loads(latest.sections)) if latest
-                else Document.empty(created_title))
+    history = batch.history(stored.stream, event.revision_id)
+    opened = history[0].event
+    assert isinstance(opened, ev.RevisionOpened), f"revision {event.revision_id} has no opening in the log"
+    language, _ = batch.policy(policy_id)
+    previous, document = batch.newest(policy_id)
+    if previous != event.version - 1:
+        raise ProjectionMismatch(f"version {event.version} of {policy_id} follows version {previous}")
     verbs: dict[str, list[str]] = {}
     touched: set[str] = set()
-    for change in draft["changes"]:
-        change_event = ev.from_current(change["type"], change["data"])
-        for section_id in touched_by(document, change_event):
-            verbs.setdefault(section_id, []).append(_VERBS[type(change_event)])
-            touched.add(section_id)
-        document = apply_change(document, change_event)
+    signatures, approved_hash = [], None
+    for past in history:
+        change = past.event
+        if isinstance(change, ev.RevisionApproved):
+            signatures.append({"approver": change.approver, "role": change.role, "meaning": change.meaning,
+                               "content_hash": change.content_hash, "at": past.meta["occurred_at"]})
+        elif isinstance(change, ev.RevisionApprovalCompleted):
+            approved_hash = change.content_hash
+        elif type(change) in _VERBS:
+            for section_id in touched_by(document, change):
+                verbs.setdefault(section_id, []).append(_VERBS[type(change)])
+                touched.add(section_id)
+            document = apply_change(document, change)
     content_hash = document.content_hash(policy_id, language)
     if content_hash != event.content_hash:
         raise ProjectionMismatch(f"version {event.version} of {policy_id}: log says {event.content_hash}, "
                                  f"replay gives {content_hash}")
-    approvers = [s for s in draft["signatures"] if s["content_hash"] == draft["approved_hash"]]
+    approvers = json.dumps([s for s in signatures if s["content_hash"] == approved_hash], ensure_ascii=False)
     common = {"policy_id": policy_id, "version": event.version, "revision_id": event.revision_id,
-              "effective_from": event.effective_from, "position": stored.position}
-    batch.connection.execute(insert(policy_versions).values(
-        **common, title=document.title, language=language, published_at=stored.meta["occurred_at"],
-        recorded_at=stored.recorded_at, content_hash=content_hash,
-        sections=canonical_json(document.tree()), editorial=event.editorial, backdated=event.backdated,
-        adopted=event.adopted, author=draft["author"], publisher=stored.meta["actor"], summary=draft["summary"],
-        approvers=json.dumps(approvers, ensure_ascii=False), touched=json.dumps(sorted(touched))))
-    rows = [
+              "effective_from": event.effective_from, "position": stored.position,
+              "published_at": stored.meta["occurred_at"], "author": opened.author, "approvers": approvers}
+    _INSERT_VERSION.execute(batch.connection, {
+        **common, "title": document.title, "language": language, "recorded_at": stored.recorded_at,
+        "content_hash": content_hash, "sections": document.sections_json(), "editorial": event.editorial,
+        "backdated": event.backdated, "adopted": event.adopted, "publisher": stored.meta["actor"],
+        "summary": opened.summary, "touched": json.dumps(sorted(touched))})
+    _INSERT_SECTION_CHANGES.execute_many(batch.connection, [
         {**common, "section_id": section_id, "changes": ",".join(dict.fromkeys(kinds)),
-         "author": draft["author"], "approvers": json.dumps(approvers, ensure_ascii=False),
-         "published_at": stored.meta["occurred_at"],
          "text": document.sections[section_id].text if section_id in document else None}
-        for section_id, kinds in verbs.items() if section_id != TITLE_KEY
-    ]
-    if rows:
-        batch.connection.execute(insert(section_changes), rows)
-    batch.drafts[event.revision_id] = None
+        for section_id, kinds in verbs.items() if section_id != TITLE_KEY])
+    batch.published(policy_id, event.version, document)
+    batch.closed.add(event.revision_id)
 
 
 # ---- reads -------------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def _finish_request(response: Response) -> Response:
 # ---- events ------------------------------------------------------------------------------------
 
 def count_appended(sender: Any, *, connection: Connection, events: list[StoredEvent],
-                   replaying: bool = False) -> None:
+                   replaying: bool = False, memo: dict[str, Any] | None = None) -> None:
     """Note appended events on their transaction; they are counted only if it commits."""
     if replaying:
         return  # a rebuild replays old events; it appends nothing

@@ -1,6 +1,8 @@
 """Alembic migrations: an empty database to head, older databases up to it, and the log untouched on the way."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -14,9 +16,10 @@ from events.database import make_engine, write_transaction
 from events.schema import create_all, events, metadata
 from events.store import EventStore
 from projections.rebuild import rebuild, snapshot
+from projections.versions import version_drafts
 from service import schema
 
-from .lifecycle import run_lifecycle
+from .lifecycle import AUTHOR, run_lifecycle
 from .support import FakeClock, SequentialIds
 
 
@@ -120,7 +123,7 @@ def test_a_database_made_before_migrations_is_adopted_without_touching_it(databa
 def test_migrations_refuse_to_be_undone_and_drop_the_log(engine):
     store = _fill(engine)
     count = len(_history(store))
-    with pytest.raises(RuntimeError, match="evidence|never dropped"):
+    with pytest.raises(RuntimeError, match="evidence|never dropped|refused"):
         with write_transaction(engine) as connection:
             command.downgrade(schema.alembic_config(connection), "base")
     assert len(_history(store)) == count
@@ -155,3 +158,39 @@ def test_readiness_refuses_a_database_without_a_schema(tmp_path):
     assert response.status_code == 503
     assert response.json["type"].endswith("schema_missing")
     app.extensions["policy_ledger"].engine.dispose()
+
+
+def test_open_drafts_come_through_0003_knowing_where_in_the_log_they_began(database_url, tmp_path):
+    # Today's log, with two drafts left open, in a database at 0002 whose drafts table has the old shape.
+    source = make_engine(f"sqlite:///{tmp_path / 'source.sqlite3'}")
+    schema.upgrade(source)
+    clock = FakeClock()
+    ledger = Ledger(store=EventStore(source, clock=clock), clock=clock, ids=SequentialIds())
+    run_lifecycle(ledger, clock)
+    open_drafts = [ledger.handle("open_revision", "oshsu-quality", AUTHOR, {"summary": summary}).result["revision_id"]
+                   for summary in ("биринчи", "экинчи")]
+    with source.connect() as connection:
+        rows = [dict(row._mapping) for row in connection.execute(select(events).order_by(events.c.position))]
+    source.dispose()
+    engine = make_engine(database_url)
+    with write_transaction(engine) as connection:
+        command.upgrade(schema.alembic_config(connection), "0002")
+    with engine.begin() as connection:
+        connection.execute(insert(events), rows)
+        for rid in open_drafts:
+            connection.exec_driver_sql(
+                "INSERT INTO version_drafts (revision_id, policy_id, author, summary, changes, signatures) "
+                f"VALUES ('{rid}', 'oshsu-quality', 'dean', '', '[]', '[]')")
+
+    schema.upgrade(engine)
+
+    with engine.connect() as connection:
+        migrated = sorted(tuple(row) for row in connection.execute(select(version_drafts)))
+    opened = {row["version"] for row in rows if row["type"] == "RevisionOpened" and
+              json.loads(row["data"])["revision_id"] in open_drafts}
+    assert {row[2] for row in migrated} == opened and len(opened) == 2
+    store = EventStore(engine)
+    rebuild(store)
+    with engine.connect() as connection:
+        assert sorted(tuple(row) for row in connection.execute(select(version_drafts))) == migrated
+    engine.dispose()

@@ -139,7 +139,7 @@ def test_committed_events_are_counted_by_type(app, client):
     assert sample(client, name, type="RevisionPublished") == before["RevisionPublished"] + published
 
 
-def failing_read_model(sender, *, connection, events, replaying=False):
+def failing_read_model(sender, *, connection, events, replaying=False, memo=None):
     raise RuntimeError("read model failed")
 
 

@@ -6,6 +6,7 @@ import json
 import pytest
 from sqlalchemy import select
 
+from events.types import RevisionOpened
 from projections import audit, catalog, revisions, versions
 from projections.rebuild import rebuild, snapshot
 
@@ -55,7 +56,7 @@ def test_a_rebuild_in_small_batches_gives_the_same_state(ledger, clock, store, m
     run_lifecycle(ledger, clock, policy_id="second-policy")
     live = snapshot(store)
     import projections.rebuild as module
-    monkeypatch.setattr(module, "BATCH", 1)
+    monkeypatch.setattr(module, "REPLAY_BATCH", 1)
     rebuild(store)
     assert snapshot(store) == live
 
@@ -68,7 +69,7 @@ def test_a_failing_read_model_rolls_the_append_back(ledger, clock, store, monkey
     def broken(*args, **kwargs):
         raise RuntimeError("read model failed")
 
-    monkeypatch.setattr(audit, "_action", broken)
+    monkeypatch.setitem(audit._ACTIONS, RevisionOpened, broken)
     from events.application import Context
     from events.policy import Actor
     with pytest.raises(RuntimeError):
