@@ -14,6 +14,8 @@ from events.canonical import utcnow
 from events.database import make_engine
 from events.store import EventStore
 
+from .readcache import InForceCache
+
 
 @dataclass
 class Services:
@@ -22,6 +24,7 @@ class Services:
     engine: Engine
     store: EventStore
     ledger: Ledger
+    in_force: InForceCache
 
 
 def bootstrap(database_url: str, *, clock: Callable[[], datetime] = utcnow,
@@ -30,7 +33,8 @@ def bootstrap(database_url: str, *, clock: Callable[[], datetime] = utcnow,
     projections.register()
     engine = make_engine(database_url, **engine_options)
     store = EventStore(engine, clock=clock)
-    return Services(engine=engine, store=store, ledger=Ledger(store=store, clock=clock, ids=ids))
+    return Services(engine=engine, store=store, ledger=Ledger(store=store, clock=clock, ids=ids),
+                    in_force=InForceCache())
 
 
 def init_app(app: Flask) -> None:

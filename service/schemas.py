@@ -708,6 +708,14 @@ class Blueprint(flask_smorest.Blueprint):
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.append(self._prepare_header_doc)
 
+    def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Any:
+        """Parse a view's arguments with one schema instance made now, not one made per request.
+
+        webargs instantiates a schema class on every request (deep-copying its fields); a marshmallow schema
+        keeps no state between loads, so one instance serves every request.
+        """
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
+
     @staticmethod
     def headers(*parameters: dict[str, Any]) -> Any:
         """Document request headers a view reads (`blp.doc(parameters=…)` would replace the query's)."""

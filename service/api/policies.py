@@ -18,6 +18,7 @@ from .. import schemas as s
 from ..bootstrap import services
 from ..diffing import diff_documents
 from ..http import cached, context, idempotent, make_etag, page
+from ..readcache import Rendered
 from ..security import require_reader
 
 blp = s.Blueprint("policies", __name__, url_prefix="/api/v1/policies", description=(
@@ -128,12 +129,32 @@ class PolicyInForce(MethodView):
     def get(self, args: dict[str, Any], pid: str) -> Response:
         """Return the version in force now, or at `at`, or version `version`, as recorded by `as_of`."""
         require_reader()
+        if not args:
+            return in_force_now(pid)
         with reading() as connection:
             row, found, upcoming = document(connection, pid, args)
         body = s.PolicyDocument().dump({**found, "scheduled": upcoming})
         etag = make_etag(row["stream_version"], "document", found["version"], upcoming and upcoming["version"],
                          sorted(args.items()))
         return cached(body, etag, public(IMMUTABLE if "version" in args else REVALIDATE))
+
+
+def in_force_now(pid: str) -> Response:
+    """Answer "what is in force now" from the rendered answer kept since the policy's stream last moved."""
+    cache, clock = services().in_force, now()
+    position = cache.position(services().engine, pid)
+    if position is None:
+        raise NotFound(f"no policy {pid!r}", field="pid")
+    rendered = cache.get(pid, position, clock)
+    if rendered is None:
+        with reading() as connection:
+            row, found, upcoming = document(connection, pid, {"at": clock})
+        body = current_app.json.response(s.PolicyDocument().dump({**found, "scheduled": upcoming})).get_data()
+        etag = make_etag(row["stream_version"], "document", found["version"], upcoming and upcoming["version"], [])
+        rendered = Rendered(position=row["last_position"], until=upcoming and upcoming["effective_from"],
+                            etag=etag, body=body)
+        cache.put(pid, rendered)
+    return cached(Response(rendered.body, mimetype="application/json"), rendered.etag, public(REVALIDATE))
 
 
 @blp.route("/<pid>/versions")
