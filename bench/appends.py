@@ -34,8 +34,7 @@ CREATE_SQL = """CREATE TABLE events (
     position {position} PRIMARY KEY, stream VARCHAR(200) NOT NULL, version INTEGER NOT NULL,
     type VARCHAR(100) NOT NULL, schema INTEGER NOT NULL, data TEXT NOT NULL, meta TEXT NOT NULL,
     recorded_at VARCHAR(27) NOT NULL, prev_hash VARCHAR(64) NOT NULL, hash VARCHAR(64) NOT NULL,
-    CONSTRAINT uq_events_stream_version UNIQUE (stream, version));
-CREATE INDEX ix_events_recorded_at ON events (recorded_at)"""
+    CONSTRAINT uq_events_stream_version UNIQUE (stream, version))"""
 
 
 @dataclass

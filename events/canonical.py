@@ -10,9 +10,14 @@ GENESIS_HASH = "0" * 64
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
+# One encoder each, made once: json.dumps with options builds a new encoder on every call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_STRING = json.JSONEncoder(ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
     """Serialise with sorted keys, no insignificant white space and unescaped Unicode."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _CANONICAL.encode(value)
 
 
 def sha256_hex(text: str) -> str:
@@ -50,8 +55,8 @@ def event_body(*, position: int, stream: str, version: int, type: str, schema: i
         + ',"position":' + str(position)
         + ',"recorded_at":' + json.dumps(recorded_at)
         + ',"schema":' + str(schema)
-        + ',"stream":' + json.dumps(stream, ensure_ascii=False)
-        + ',"type":' + json.dumps(type, ensure_ascii=False)
+        + ',"stream":' + _STRING.encode(stream)
+        + ',"type":' + _STRING.encode(type)
         + ',"version":' + str(version)
         + "}"
     )

@@ -1,10 +1,14 @@
 """Engines for SQLite (the embedded default) and PostgreSQL, with the write transaction each needs."""
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
-from typing import Any, Iterator
+from operator import itemgetter
+from typing import Any, Callable, Iterator
 
-from sqlalchemy import Connection, Dialect, Engine, Executable, create_engine, event, text
+from sqlalchemy import (Connection, Dialect, Engine, Executable, RootTransaction, bindparam, create_engine, event,
+                        func, select, text)
+from sqlalchemy.exc import DBAPIError
 
 # Every append takes this advisory lock, so positions become visible in the order they were handed out.
 APPEND_LOCK_KEY = 7_203_114_251
@@ -42,10 +46,72 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     """Open the one kind of transaction that may append: serialised against every other writer."""
     with engine.connect() as connection:
         connection = connection.execution_options(policy_ledger_write=True)
-        with connection.begin():
-            if engine.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+        with _begin_writing(connection):
             yield connection
+
+
+def _begin_writing(connection: Connection) -> RootTransaction:
+    transaction = connection.begin()  # on SQLite, BEGIN IMMEDIATE: the database's one writer
+    if connection.dialect.name == "postgresql":
+        _APPEND_LOCK.first(connection, {"key": APPEND_LOCK_KEY})
+    return transaction
+
+
+class Writer:
+    """Write transactions for one engine on a connection each thread keeps open between them.
+
+    An append is a short transaction; checking a connection out of the pool and back in for each one
+    (and on PostgreSQL, pinging it first) costs as much as the append's own statements. The connection is
+    returned to the pool when its thread ends or the Writer is dropped. One that was lost while idle is
+    replaced, through the pool, before anything is written.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._local = threading.local()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """Open a write transaction (as `write_transaction`) on this thread's connection."""
+        connection, transaction = self._begin()
+        with transaction:
+            yield connection
+
+    def _begin(self) -> tuple[Connection, RootTransaction]:
+        for attempt in (1, 2):
+            held = getattr(self._local, "held", None)
+            if held is None or held.pool is not self.engine.pool:  # none yet, or the engine was disposed since
+                if held is not None:
+                    held.close()
+                held = self._local.held = _Held(self.engine)
+            try:
+                return held.connection, _begin_writing(held.connection)
+            except DBAPIError as error:
+                self._local.held = None
+                held.close()
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
+
+
+class _Held:
+    """A thread's write connection, given back when the thread or the Writer lets go of it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.pool = engine.pool
+        self.connection = engine.connect().execution_options(policy_ledger_write=True)
+
+    def close(self) -> None:
+        try:
+            if self.connection.engine.pool is not self.pool:
+                # The engine was disposed while this was out: its pool is gone, so close the connection itself.
+                self.connection.invalidate()
+            self.connection.close()
+        except Exception:  # noqa: BLE001  the database may be gone already: there is nothing left to give back
+            pass
+
+    def __del__(self) -> None:
+        self.close()
 
 
 @contextmanager
@@ -70,22 +136,28 @@ class Prepared:
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+        self._compiled: dict[str, tuple[str, Callable[[dict[str, Any]], Any] | None, dict[str, Any]]] = {}
 
-    def _for(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+    def _for(self, dialect: Dialect) -> tuple[str, Callable[[dict[str, Any]], Any] | None, dict[str, Any]]:
         found = self._compiled.get(dialect.name)
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
-            order = tuple(compiled.positiontup or ()) if compiled.positional else None
+            order: Callable[[dict[str, Any]], Any] | None = None
+            if compiled.positional:
+                names = tuple(compiled.positiontup or ())
+                # The driver takes a tuple in placeholder order: itemgetter builds it in one C call.
+                order = (lambda params: ()) if not names else (
+                    (lambda params, name=names[0]: (params[name],)) if len(names) == 1 else itemgetter(*names))
             # Values fixed in the statement itself (a LIMIT, a literal in a WHERE) travel as parameters too.
             fixed = {name: bind.value for bind, name in compiled.bind_names.items() if bind.value is not None}
             found = self._compiled[dialect.name] = (compiled.string, order, fixed)
         return found
 
-    def _bind(self, order: tuple[str, ...] | None, fixed: dict[str, Any], params: dict[str, Any]) -> Any:
+    def _bind(self, order: Callable[[dict[str, Any]], Any] | None, fixed: dict[str, Any],
+              params: dict[str, Any]) -> Any:
         if fixed:
             params = {**fixed, **params}
-        return params if order is None else tuple(params[name] for name in order)
+        return params if order is None else order(params)
 
     def _run(self, connection: Connection, params: dict[str, Any] | None, rows: list[dict[str, Any]] | None,
              fetch: bool) -> list[Any]:
@@ -129,3 +201,6 @@ class Prepared:
         """Run a statement once per row, through the driver's executemany (nothing for no rows)."""
         if rows:
             self._run(connection, None, rows, False)
+
+
+_APPEND_LOCK = Prepared(select(func.pg_advisory_xact_lock(bindparam("key"))))

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, true
 
 from . import schema
 from .canonical import GENESIS_HASH, canonical_json, chain_hash, event_body, format_time, sha256_hex, utcnow
-from .database import Prepared, read_transaction, write_transaction
+from .database import Prepared, Writer, read_transaction
 from .errors import ConcurrencyError, IdempotencyMismatch, InvalidInput
 from .signals import appended
 from .types import Event, Meta, from_record
@@ -113,8 +113,7 @@ _STREAM = Prepared(select(*_COLUMNS).where(
     _E.c.position <= bindparam("up_to_position")).order_by(_E.c.version))
 _PAGE = Prepared(select(*_COLUMNS).where(_E.c.position > bindparam("after"), _E.c.position <= bindparam("up_to"))
                  .order_by(_E.c.position).limit(bindparam("limit")))
-_POSITION_AT = Prepared(select(func.coalesce(func.max(_E.c.position), 0)).where(
-    _E.c.recorded_at <= bindparam("recorded_by")))
+_RECORDED_AT = Prepared(select(_E.c.recorded_at).where(_E.c.position == bindparam("position")))
 
 
 def _decoded(row: Any) -> StoredEvent:
@@ -136,6 +135,7 @@ class EventStore:
     def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
         self.clock = clock
+        self._writer = Writer(engine)
 
     # ---- writing -------------------------------------------------------------------------------
 
@@ -149,7 +149,7 @@ class EventStore:
         records = [(e.type_name, e.schema, canonical_json(data)) for e, data in zip(events, payloads)]
         if fingerprint is None and idempotency_key is not None:
             fingerprint = sha256_hex(canonical_json([stream, expected_version, [list(r) for r in records]]))
-        with write_transaction(self.engine) as conn:
+        with self._writer.transaction() as conn:
             if idempotency_key is not None:
                 assert fingerprint is not None
                 earlier = self.find_idempotent(idempotency_key, fingerprint, conn)
@@ -280,7 +280,16 @@ class EventStore:
         if conn is None:
             with read_transaction(self.engine) as fresh:
                 return self.position_at(recorded_by, fresh)
-        return _POSITION_AT.scalar(conn, {"recorded_by": recorded_by})
+        # Record time never decreases along positions (appends take the later of the clock and the head's),
+        # so a binary search over positions finds the cut: about 20 primary-key reads for a million events.
+        low, high = 0, self.head(conn)[0]
+        while low < high:
+            middle = (low + high + 1) // 2
+            if _RECORDED_AT.scalar(conn, {"position": middle}) <= recorded_by:
+                low = middle
+            else:
+                high = middle - 1
+        return low
 
     # ---- verifying -----------------------------------------------------------------------------
 

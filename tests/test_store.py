@@ -83,6 +83,17 @@ def test_record_time_never_runs_backwards(store, clock):
     assert store.position_at(first.recorded_at) == 2
 
 
+def test_the_position_recorded_by_a_time_is_found_for_any_time(store, clock):
+    for n, hours in enumerate((0, 5, 0, -2, 1, 30, 0, -40, 3, 2, 0, 1, 7)):
+        clock.advance(hours=hours)
+        store.append(f"policy-{n % 3}", n // 3, [opened(n)], META)
+    log = list(store.read_all())
+    probes = sorted({e.recorded_at for e in log} | {"2000-01-01T00:00:00.000000Z", "2999-01-01T00:00:00.000000Z"}
+                    | {e.recorded_at[:-2] + "0Z" for e in log})
+    for moment in probes:
+        assert store.position_at(moment) == max((e.position for e in log if e.recorded_at <= moment), default=0)
+
+
 def test_verify_walks_a_good_chain(store):
     for n in range(5):
         store.append("policy-a", n, [opened(n)], META)
