@@ -2,12 +2,29 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Callable
 
 from flask import Flask
 from flask_smorest import Api
 
 from . import bootstrap, cli, config, health, observability, problems
+
+
+class _Flask(Flask):
+    """Flask, remembering which views are coroutines instead of inspecting them on every call.
+
+    flask-smorest's decorators ask `ensure_sync` about each wrapped view on every request, and each answer
+    costs a walk through the function's wrappers; views do not change once registered.
+    """
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        known = self.__dict__.setdefault("_policy_ledger_sync", {})
+        found = known.get(func)
+        if found is None:
+            if len(known) >= 10_000:  # views and hooks are a few dozen; anything else is not worth keeping
+                known.clear()
+            found = known[func] = super().ensure_sync(func)
+        return found
 
 
 class _Api(Api):
@@ -18,7 +35,7 @@ class _Api(Api):
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration from the environment (or `test_config`), services, API, CLI."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = _Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(config.from_environment(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)

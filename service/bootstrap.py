@@ -34,7 +34,7 @@ def bootstrap(database_url: str, *, clock: Callable[[], datetime] = utcnow,
     engine = make_engine(database_url, **engine_options)
     store = EventStore(engine, clock=clock)
     return Services(engine=engine, store=store, ledger=Ledger(store=store, clock=clock, ids=ids),
-                    in_force=InForceCache())
+                    in_force=InForceCache(engine))
 
 
 def init_app(app: Flask) -> None:

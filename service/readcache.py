@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, bindparam, select
 
-from events.database import Prepared
+from events.database import Prepared, ThreadConnection
 from projections.catalog import policies
 
 # Where a policy's stream has got to: the only thing a cached answer has to be checked against.
@@ -32,16 +32,17 @@ class InForceCache:
     is saved.
     """
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, engine: Engine, size: int = 256) -> None:
         self.size = size
         self._entries: OrderedDict[str, Rendered] = OrderedDict()
         self._lock = threading.Lock()
+        # One statement per check, each its own transaction: on PostgreSQL the held connection autocommits.
+        options = {"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql" else {}
+        self._reader = ThreadConnection(engine, **options)
 
-    @staticmethod
-    def position(engine: Engine, policy_id: str) -> int | None:
+    def position(self, policy_id: str) -> int | None:
         """Return where the policy's stream stands now (None for an unknown policy)."""
-        with engine.connect() as connection:
-            return _LAST_POSITION.scalar(connection, {"policy_id": policy_id})
+        return self._reader.run(lambda connection: _LAST_POSITION.scalar(connection, {"policy_id": policy_id}))[1]
 
     def get(self, policy_id: str, position: int, now: str) -> Rendered | None:
         """Return the cached answer if it is still the answer at `position` and `now`."""

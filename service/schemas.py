@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 from copy import deepcopy
+from functools import wraps
 from datetime import timezone
 from typing import Any
 
@@ -712,9 +713,31 @@ class Blueprint(flask_smorest.Blueprint):
         """Parse a view's arguments with one schema instance made now, not one made per request.
 
         webargs instantiates a schema class on every request (deep-copying its fields); a marshmallow schema
-        keeps no state between loads, so one instance serves every request.
+        keeps no state between loads, so one instance serves every request. A request without a query
+        string parses to the same values every time (the schema's defaults), so those are parsed once here
+        and handed to the view directly; any query string is parsed in full.
         """
-        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
+        schema = schema() if isinstance(schema, type) else schema
+        decorate = super().arguments(schema, *args, **kwargs)
+        if kwargs.get("location") != "query":
+            return decorate
+        try:
+            empty = schema.load({})
+        except ValidationError:
+            return decorate  # a required parameter: every request is parsed, and answered 422 without it
+
+        def with_shortcut(view: Any) -> Any:
+            parsed = decorate(view)
+
+            @wraps(parsed)
+            def wrapper(*view_args: Any, **view_kwargs: Any) -> Any:
+                if request.query_string:
+                    return parsed(*view_args, **view_kwargs)
+                return view(*view_args, dict(empty), **view_kwargs)
+
+            return wrapper
+
+        return with_shortcut
 
     @staticmethod
     def headers(*parameters: dict[str, Any]) -> Any:

@@ -365,6 +365,39 @@ def test_the_etag_of_the_policy_in_force_changes_when_a_scheduled_version_takes_
     assert after.status_code == 200 and after.json["version"] == 3
 
 
+def test_the_policy_in_force_is_answered_anew_as_soon_as_another_worker_publishes(app, client, tokens, clock,
+                                                                                database_url):
+    from service import create_app
+    clock.set("2024-01-10T09:00:00+00:00")
+    publish(client, tokens, PID, create(client, tokens), "2024-02-01T00:00:00Z")
+    clock.set("2024-06-01T09:00:00+00:00")
+    first = ok(get(client, None, f"/{PID}"))
+    assert ok(get(client, None, f"/{PID}")) == first  # answered again from what the first read rendered
+    other = create_app({"TESTING": True, "DATABASE_URL": database_url, "CLOCK": clock})  # another worker
+    elsewhere = other.test_client()
+    change = [{"op": "amend", "section_id": find(first["sections"], PROVISION_5)["id"], "text": PROVISION_5_NEW}]
+    rid = ok(post(elsewhere, tokens["author"], f"/{PID}/revisions", {"summary": "Жобо 5"}), 201)["id"]
+    ok(post(elsewhere, tokens["author"], f"/{PID}/revisions/{rid}/changes", {"changes": change}))
+    assert publish(elsewhere, tokens, PID, rid, "2024-06-02T00:00:00Z") == 2
+    clock.set("2024-06-02T09:00:00+00:00")
+    again = get(client, None, f"/{PID}", **{"If-None-Match": get(client, None, f"/{PID}").headers["ETag"]})
+    assert again.status_code == 304
+    assert ok(get(client, None, f"/{PID}"))["version"] == 2
+    assert find(ok(get(client, None, f"/{PID}"))["sections"], PROVISION_5_NEW)
+    other.extensions["policy_ledger"].engine.dispose()
+
+
+def test_the_quick_answer_for_the_policy_in_force_keeps_every_rule_of_the_full_read(client, tokens, clock):
+    unknown = get(client, None, "/no-such-policy")
+    assert unknown.status_code == 404 and "no-such-policy" in unknown.json["detail"]
+    clock.set("2024-01-10T09:00:00+00:00")
+    create(client, tokens)
+    nothing = get(client, None, f"/{PID}")
+    assert nothing.status_code == 404 and nothing.json["type"].endswith("nothing_in_force")
+    assert get(client, None, f"/{PID}?unknown=1").status_code == 422  # a query string takes the full path
+    assert get(client, None, "/bad id!").status_code == 404
+
+
 def test_policy_reads_need_a_token_when_anonymous_reads_are_off(app, client, tokens, three_versions):
     app.config["ANONYMOUS_READS"] = False
     assert get(client, None, f"/{PID}").status_code == 401

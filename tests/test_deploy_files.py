@@ -57,6 +57,17 @@ def test_the_gunicorn_config_loads_with_production_settings(monkeypatch, tmp_pat
     assert load_gunicorn_config(monkeypatch, WEB_CONCURRENCY="3", PROMETHEUS_MULTIPROC_DIR=str(tmp_path)).workers == 3
 
 
+def test_a_started_worker_leaves_what_it_made_at_start_out_of_later_collections(monkeypatch, tmp_path):
+    import gc
+    cfg = load_gunicorn_config(monkeypatch, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    assert gc.get_freeze_count() == 0
+    try:
+        cfg.post_worker_init(SimpleNamespace())
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
 def test_the_gunicorn_config_keeps_metrics_files_for_one_run_only(monkeypatch, tmp_path):
     chosen = tmp_path / "metrics"
     chosen.mkdir()
