@@ -4,11 +4,13 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from operator import itemgetter
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from sqlalchemy import (Connection, Dialect, Engine, Executable, RootTransaction, bindparam, create_engine, event,
                         func, select, text)
 from sqlalchemy.exc import DBAPIError
+
+T = TypeVar("T")
 
 # Every append takes this advisory lock, so positions become visible in the order they were handed out.
 APPEND_LOCK_KEY = 7_203_114_251
@@ -57,35 +59,30 @@ def _begin_writing(connection: Connection) -> RootTransaction:
     return transaction
 
 
-class Writer:
-    """Write transactions for one engine on a connection each thread keeps open between them.
+class ThreadConnection:
+    """A connection for one engine that each thread keeps open between uses.
 
-    An append is a short transaction; checking a connection out of the pool and back in for each one
-    (and on PostgreSQL, pinging it first) costs as much as the append's own statements. The connection is
-    returned to the pool when its thread ends or the Writer is dropped. One that was lost while idle is
-    replaced, through the pool, before anything is written.
+    The statements that run on every append (or on every read of a hot resource) are few and short;
+    checking a connection out of the pool and back in for each use (and on PostgreSQL, pinging it first)
+    costs as much as they do. The connection is returned to the pool when its thread ends or this object
+    is dropped. One that was lost while idle is replaced, through the pool, and the use tried once more.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, **execution_options: Any) -> None:
         self.engine = engine
+        self.execution_options = execution_options
         self._local = threading.local()
 
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """Open a write transaction (as `write_transaction`) on this thread's connection."""
-        connection, transaction = self._begin()
-        with transaction:
-            yield connection
-
-    def _begin(self) -> tuple[Connection, RootTransaction]:
+    def run(self, start: Callable[[Connection], T]) -> tuple[Connection, T]:
+        """Call `start` with this thread's connection; return the connection and what `start` returned."""
         for attempt in (1, 2):
             held = getattr(self._local, "held", None)
             if held is None or held.pool is not self.engine.pool:  # none yet, or the engine was disposed since
                 if held is not None:
                     held.close()
-                held = self._local.held = _Held(self.engine)
+                held = self._local.held = _Held(self.engine, self.execution_options)
             try:
-                return held.connection, _begin_writing(held.connection)
+                return held.connection, start(held.connection)
             except DBAPIError as error:
                 self._local.held = None
                 held.close()
@@ -94,12 +91,44 @@ class Writer:
         raise AssertionError("unreachable")
 
 
-class _Held:
-    """A thread's write connection, given back when the thread or the Writer lets go of it."""
+class Writer(ThreadConnection):
+    """Write transactions (as `write_transaction`) on the connection each thread keeps for them."""
 
     def __init__(self, engine: Engine) -> None:
+        super().__init__(engine, policy_ledger_write=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """Open a write transaction on this thread's connection."""
+        connection, transaction = self.run(_begin_writing)
+        with transaction, _pipelined(connection):
+            yield connection
+
+
+@contextmanager
+def _pipelined(connection: Connection) -> Iterator[None]:
+    """On PostgreSQL, send a write's statements without waiting for each one's answer (psycopg's pipeline
+    mode): an append's inserts and its read models' writes then cost one round trip, not one each. Reads
+    still wait for their rows; an error a statement met is raised when the pipeline is next synchronised,
+    at the latest on leaving this block, as SQLAlchemy's error."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    try:
+        with driver.pipeline():
+            yield
+    except connection.dialect.loaded_dbapi.Error as error:
+        connection._handle_dbapi_exception(error, None, None, None, None)
+        raise  # not reached: the handler always raises
+
+
+class _Held:
+    """A thread's connection, given back when the thread or its owner lets go of it."""
+
+    def __init__(self, engine: Engine, execution_options: dict[str, Any]) -> None:
         self.pool = engine.pool
-        self.connection = engine.connect().execution_options(policy_ledger_write=True)
+        self.connection = engine.connect().execution_options(**execution_options)
 
     def close(self) -> None:
         try:

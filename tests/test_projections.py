@@ -4,13 +4,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError
+
+from events.database import Prepared
 
 from events.types import RevisionOpened
 from projections import audit, catalog, revisions, versions
 from projections.rebuild import rebuild, snapshot
 
-from .lifecycle import run_lifecycle
+from .lifecycle import AUTHOR, run_lifecycle
 
 
 def test_a_full_lifecycle_fills_every_read_model(ledger, clock, engine):
@@ -77,3 +80,25 @@ def test_a_failing_read_model_rolls_the_append_back(ledger, clock, store, monkey
                       {"summary": "x"})
     assert len(list(store.read_all())) == before
     assert snapshot(store) == live
+
+
+def failing_statement(sender, *, connection, events, replaying=False, memo=None):
+    # A write the database refuses (the policy's catalogue row again: a duplicate key), sent like every read
+    # model's writes (on PostgreSQL, pipelined).
+    Prepared(insert(catalog.policies)).execute(connection, catalog.get(connection, "oshsu-quality"))
+
+
+def test_a_write_the_database_refuses_rolls_the_append_back_and_leaves_the_writer_usable(ledger, clock, store):
+    from events.signals import appended
+    run_lifecycle(ledger, clock)
+    before, live = len(list(store.read_all())), snapshot(store)
+    appended.connect(failing_statement)
+    try:
+        with pytest.raises(DBAPIError):
+            ledger.handle("open_revision", "oshsu-quality", AUTHOR, {"summary": "x"})
+    finally:
+        appended.disconnect(failing_statement)
+    assert len(list(store.read_all())) == before
+    assert snapshot(store) == live
+    ledger.handle("open_revision", "oshsu-quality", AUTHOR, {"summary": "y"})  # the same thread's writer again
+    assert len(list(store.read_all())) == before + 1
