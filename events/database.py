@@ -212,6 +212,29 @@ class Prepared:
         """Run a query and return all its rows as tuples."""
         return self._run(connection, params, None, True)
 
+    def stream(self, connection: Connection, params: dict[str, Any] | None = None,
+               batch: int = 2000) -> Iterator[Any]:
+        """Run a query and yield its rows as the database hands them over, never holding them all.
+
+        SQLite steps through the result as it is read; on PostgreSQL a server-side cursor sends `batch` rows
+        at a time (it needs the caller's transaction to stay open while the rows are read).
+        """
+        sql, order, fixed = self._for(connection.dialect)
+        bound = self._bind(order, fixed, params or {})
+        dbapi = connection.connection
+        cursor = (dbapi.driver_connection.cursor(name=f"policy_ledger_{id(self):x}")
+                  if connection.dialect.name == "postgresql" else dbapi.cursor())
+        try:
+            if connection.dialect.name == "postgresql":
+                cursor.itersize = batch
+            cursor.execute(sql, bound)
+            yield from cursor
+        except connection.dialect.loaded_dbapi.Error as error:
+            connection._handle_dbapi_exception(error, sql, bound, cursor, None)
+            raise  # not reached: the handler always raises
+        finally:
+            cursor.close()
+
     def first(self, connection: Connection, params: dict[str, Any] | None = None) -> Any:
         """Run a query and return its first row (None when it has none)."""
         found = self._run(connection, params, None, True)

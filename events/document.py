@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Iterator
 
 from .canonical import canonical_json, sha256_hex
@@ -159,17 +160,34 @@ class Document:
 
     def sections_json(self, parent_id: str | None = None) -> str:
         """Return `canonical_json(self.tree(parent_id))`, built from each section's cached members."""
-        parts = []
-        for child in self.children.get(parent_id, ()):
-            parts.append('{"children":' + self.sections_json(child) + "," + self.sections[child].canonical_fields
-                         + "}")
-        return "[" + ",".join(parts) + "]"
+        if parent_id is None:
+            return self.canonical_sections
+        pieces: list[str] = []
+        self._serialise(parent_id, pieces)
+        return "".join(pieces)
+
+    @cached_property
+    def canonical_sections(self) -> str:
+        """Return `canonical_json(self.tree())`, made once per document (a document never changes)."""
+        pieces: list[str] = []
+        self._serialise(None, pieces)
+        return "".join(pieces)
+
+    def _serialise(self, parent_id: str | None, out: list[str]) -> None:
+        out.append("[")
+        for index, child in enumerate(self.children.get(parent_id, ())):
+            out.append('{"children":' if index == 0 else ',{"children":')
+            self._serialise(child, out)
+            out.append(",")
+            out.append(self.sections[child].canonical_fields)
+            out.append("}")
+        out.append("]")
 
     def canonical(self, policy_id: str, language: str) -> str:
         """Return `canonical_json(self.render(policy_id, language))`: the text a content hash covers."""
         # Keys in sorted order: id, language, sections, title.
         return ('{"id":' + json.dumps(policy_id, ensure_ascii=False) + ',"language":'
-                + json.dumps(language, ensure_ascii=False) + ',"sections":' + self.sections_json()
+                + json.dumps(language, ensure_ascii=False) + ',"sections":' + self.canonical_sections
                 + ',"title":' + json.dumps(self.title, ensure_ascii=False) + "}")
 
     def content_hash(self, policy_id: str, language: str) -> str:

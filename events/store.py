@@ -113,6 +113,7 @@ _STREAM = Prepared(select(*_COLUMNS).where(
     _E.c.position <= bindparam("up_to_position")).order_by(_E.c.version))
 _PAGE = Prepared(select(*_COLUMNS).where(_E.c.position > bindparam("after"), _E.c.position <= bindparam("up_to"))
                  .order_by(_E.c.position).limit(bindparam("limit")))
+_LOG = Prepared(select(*_COLUMNS).order_by(_E.c.position))
 _RECORDED_AT = Prepared(select(_E.c.recorded_at).where(_E.c.position == bindparam("position")))
 
 
@@ -251,10 +252,17 @@ class EventStore:
             for row in rows:
                 yield _decoded(row)
 
-    def read_batches(self, size: int, *, conn: Connection | None = None) -> Iterator[list[StoredEvent]]:
-        """Stream the whole log in position order as lists of up to `size` events (for replays)."""
-        for rows in self._pages(0, None, None, conn, size):
-            yield [_decoded(row) for row in rows]
+    def read_batches(self, size: int, *, conn: Connection) -> Iterator[list[StoredEvent]]:
+        """Stream the whole log in position order as lists of up to `size` events (for replays), on one
+        snapshot: the caller's transaction."""
+        batch: list[StoredEvent] = []
+        for row in _LOG.stream(conn, batch=size):
+            batch.append(_decoded(row))
+            if len(batch) == size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
     def _pages(self, after: int, limit: int | None, up_to: int | None, conn: Connection | None,
                batch: int | None = None) -> Iterator[list[Any]]:
@@ -295,21 +303,25 @@ class EventStore:
 
     def verify(self, progress: Callable[[int], None] | None = None) -> VerifyResult:
         """Walk the whole chain: contiguous positions, links, and each event's hash over its canonical form."""
-        prev_hash, expected_position = GENESIS_HASH, 1
-        for rows in self._pages(0, None, None, None, VERIFY_BATCH):
-            for position, stream, version, type_name, schema_version, data, meta, recorded_at, link, digest in rows:
-                if position != expected_position:
-                    return VerifyResult(ok=False, events_checked=expected_position - 1, first_bad_position=expected_position,
-                                        problem=f"position {expected_position} is missing")
+        prev_hash, expected = GENESIS_HASH, 1
+        with read_transaction(self.engine) as conn:  # one snapshot: the chain as it stood when the walk began
+            for position, stream, version, type_name, schema_version, data, meta, recorded_at, link, digest \
+                    in _LOG.stream(conn, batch=VERIFY_BATCH):
+                if position != expected:
+                    return _broken(expected, f"position {expected} is missing")
                 if link != prev_hash:
-                    return VerifyResult(ok=False, events_checked=expected_position - 1, first_bad_position=position,
-                                        problem="prev_hash does not link to the event before")
+                    return _broken(position, "prev_hash does not link to the event before")
                 body = event_body(position=position, stream=stream, version=version, type=type_name,
                                   schema=schema_version, data_json=data, meta_json=meta, recorded_at=recorded_at)
                 if chain_hash(prev_hash, sha256_hex(body)) != digest:
-                    return VerifyResult(ok=False, events_checked=expected_position - 1, first_bad_position=position,
-                                        problem="the event's content does not match its hash")
-                prev_hash, expected_position = digest, expected_position + 1
-            if progress is not None:
-                progress(len(rows))
-        return VerifyResult(ok=True, events_checked=expected_position - 1)
+                    return _broken(position, "the event's content does not match its hash")
+                prev_hash, expected = digest, expected + 1
+                if progress is not None and expected % VERIFY_BATCH == 1:
+                    progress(VERIFY_BATCH)
+        if progress is not None and (expected - 1) % VERIFY_BATCH:
+            progress((expected - 1) % VERIFY_BATCH)
+        return VerifyResult(ok=True, events_checked=expected - 1)
+
+
+def _broken(position: int, problem: str) -> VerifyResult:
+    return VerifyResult(ok=False, events_checked=position - 1, first_bad_position=position, problem=problem)
