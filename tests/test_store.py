@@ -149,3 +149,26 @@ def test_stored_payloads_are_canonical_json_with_unescaped_kyrgyz(store, engine)
         data = connection.execute(text("SELECT data FROM events")).scalar_one()
     assert data == canonical_json(opened(1).to_data())
     assert "Өзгөртүү" in data
+
+
+def test_a_thread_gives_its_write_connection_back_to_the_pool_when_it_ends(store):
+    import threading
+    store.append("policy-main", 0, [opened(0)], META)  # this thread's writer connection, kept
+    kept = store.engine.pool.checkedout()
+    worker = threading.Thread(target=store.append, args=("policy-t", 0, [opened(1)], META))
+    worker.start()
+    worker.join()
+    assert store.engine.pool.checkedout() == kept
+    assert store.stream_version("policy-t") == 1
+
+
+def test_an_append_after_the_database_dropped_the_idle_write_connection_just_takes_a_new_one(store):
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("a SQLite file has no server to drop an idle connection")
+    first = store.append("policy-drop", 0, [opened(1)], META)
+    with store.engine.connect() as admin:  # what a database restart or an idle timeout does to the kept connection
+        admin.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        admin.commit()
+    second = store.append("policy-drop", first.to_version, [opened(2)], META)
+    assert second.to_version == 2 and [e.version for e in store.read_stream("policy-drop")] == [1, 2]
