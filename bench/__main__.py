@@ -23,7 +23,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--policies", type=int, help="policies in the generated log and the append workload (200)")
     parser.add_argument("--events", type=int, help="events in the generated log for rebuild and verify (200,000)")
     parser.add_argument("--appends", type=int, help="appends per variant per round (1,000)")
-    parser.add_argument("--rounds", type=int, help="interleaved rounds per figure; the median is reported (3)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds per figure; the median is reported (5)")
     parser.add_argument("--stream", type=int, default=1000, help="events in the stream that is folded (1,000)")
     parser.add_argument("--reads", type=int, help="point-in-time reads per round (1,000)")
     parser.add_argument("--http-seconds", type=float, help="seconds of load per HTTP run (5)")
@@ -34,7 +34,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where the JSON results go")
     args = parser.parse_args(argv)
     quick = {"policies": 10, "events": 3000, "appends": 60, "rounds": 1, "reads": 50, "http_seconds": 1.0}
-    normal = {"policies": 200, "events": 1_000_000 if args.full else 200_000, "appends": 1000, "rounds": 3,
+    normal = {"policies": 200, "events": 1_000_000 if args.full else 200_000, "appends": 1000, "rounds": 5,
               "reads": 1000, "http_seconds": 5.0}
     for name, value in (quick if args.quick else normal).items():
         if getattr(args, name) is None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from typing import Any, Iterator
 
 from .canonical import canonical_json, sha256_hex
@@ -160,17 +159,8 @@ class Document:
 
     def sections_json(self, parent_id: str | None = None) -> str:
         """Return `canonical_json(self.tree(parent_id))`, built from each section's cached members."""
-        if parent_id is None:
-            return self.canonical_sections
         pieces: list[str] = []
         self._serialise(parent_id, pieces)
-        return "".join(pieces)
-
-    @cached_property
-    def canonical_sections(self) -> str:
-        """Return `canonical_json(self.tree())`, made once per document (a document never changes)."""
-        pieces: list[str] = []
-        self._serialise(None, pieces)
         return "".join(pieces)
 
     def _serialise(self, parent_id: str | None, out: list[str]) -> None:
@@ -183,16 +173,18 @@ class Document:
             out.append("}")
         out.append("]")
 
-    def canonical(self, policy_id: str, language: str) -> str:
-        """Return `canonical_json(self.render(policy_id, language))`: the text a content hash covers."""
+    def canonical(self, policy_id: str, language: str, sections_json: str | None = None) -> str:
+        """Return `canonical_json(self.render(policy_id, language))`: the text a content hash covers
+        (`sections_json`, when the caller has it already, is this document's)."""
         # Keys in sorted order: id, language, sections, title.
         return ('{"id":' + json.dumps(policy_id, ensure_ascii=False) + ',"language":'
-                + json.dumps(language, ensure_ascii=False) + ',"sections":' + self.canonical_sections
+                + json.dumps(language, ensure_ascii=False) + ',"sections":'
+                + (self.sections_json() if sections_json is None else sections_json)
                 + ',"title":' + json.dumps(self.title, ensure_ascii=False) + "}")
 
-    def content_hash(self, policy_id: str, language: str) -> str:
+    def content_hash(self, policy_id: str, language: str, sections_json: str | None = None) -> str:
         """Hash the content as rendered for this policy (`events.canonical.content_hash` of `render`)."""
-        return "sha256:" + sha256_hex(self.canonical(policy_id, language))
+        return "sha256:" + sha256_hex(self.canonical(policy_id, language, sections_json))
 
     @classmethod
     def from_tree(cls, title: str, sections: list[dict[str, Any]]) -> Document:

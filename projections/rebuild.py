@@ -12,8 +12,8 @@ from events.store import EventStore
 from . import register, tables
 
 # Events fed to the read models at once: large enough that each batch's per-policy and per-revision writes
-# are few, small enough that its decoded events stay a few tens of megabytes.
-REPLAY_BATCH = 10_000
+# are few, small enough that its decoded events stay about ten megabytes.
+REPLAY_BATCH = 2_000
 
 
 def rebuild(store: EventStore, progress: Callable[[int], None] | None = None) -> int:

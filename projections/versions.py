@@ -197,7 +197,8 @@ def _publish(batch: _Batch, stored: StoredEvent, event: ev.RevisionPublished) ->
                 verbs.setdefault(section_id, []).append(_VERBS[type(change)])
                 touched.add(section_id)
             document = apply_change(document, change)
-    content_hash = document.content_hash(policy_id, language)
+    sections = document.sections_json()
+    content_hash = document.content_hash(policy_id, language, sections)
     if content_hash != event.content_hash:
         raise ProjectionMismatch(f"version {event.version} of {policy_id}: log says {event.content_hash}, "
                                  f"replay gives {content_hash}")
@@ -207,7 +208,7 @@ def _publish(batch: _Batch, stored: StoredEvent, event: ev.RevisionPublished) ->
               "published_at": stored.meta["occurred_at"], "author": opened.author, "approvers": approvers}
     _INSERT_VERSION.execute(batch.connection, {
         **common, "title": document.title, "language": language, "recorded_at": stored.recorded_at,
-        "content_hash": content_hash, "sections": document.sections_json(), "editorial": event.editorial,
+        "content_hash": content_hash, "sections": sections, "editorial": event.editorial,
         "backdated": event.backdated, "adopted": event.adopted, "publisher": stored.meta["actor"],
         "summary": opened.summary, "touched": json.dumps(sorted(touched))})
     _INSERT_SECTION_CHANGES.execute_many(batch.connection, [
