@@ -101,12 +101,12 @@ class Writer(ThreadConnection):
     def transaction(self) -> Iterator[Connection]:
         """Open a write transaction on this thread's connection."""
         connection, transaction = self.run(_begin_writing)
-        with transaction, _pipelined(connection):
+        with transaction:
             yield connection
 
 
 @contextmanager
-def _pipelined(connection: Connection) -> Iterator[None]:
+def pipelined(connection: Connection) -> Iterator[None]:
     """On PostgreSQL, send a write's statements without waiting for each one's answer (psycopg's pipeline
     mode): an append's inserts and its read models' writes then cost one round trip, not one each. Reads
     still wait for their rows; an error a statement met is raised when the pipeline is next synchronised,

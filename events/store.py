@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, true
 
 from . import schema
 from .canonical import GENESIS_HASH, canonical_json, chain_hash, event_body, format_time, sha256_hex, utcnow
-from .database import Prepared, Writer, read_transaction
+from .database import Prepared, Writer, pipelined, read_transaction
 from .errors import ConcurrencyError, IdempotencyMismatch, InvalidInput
 from .signals import appended
 from .types import Event, Meta, from_record
@@ -161,17 +161,18 @@ class EventStore:
                 raise ConcurrencyError(f"stream {stream} is at version {actual}, not {expected_version}",
                                        expected=expected_version, actual=actual)
             head = (position, prev_hash, last_time) if position is not None else (0, GENESIS_HASH, "")
-            stored = self._insert(conn, stream, expected_version, events, records, payloads, meta, head)
-            outcome = AppendResult(stream=stream, from_version=expected_version + 1,
-                                   to_version=expected_version + len(stored), first_position=stored[0].position,
-                                   last_position=stored[-1].position, result=result or {})
-            if idempotency_key is not None:
-                _INSERT_KEY.execute(conn, {
-                    "key": idempotency_key, "stream": stream, "fingerprint": fingerprint,
-                    "first_position": outcome.first_position, "last_position": outcome.last_position,
-                    "from_version": outcome.from_version, "to_version": outcome.to_version,
-                    "result": canonical_json(outcome.result), "recorded_at": stored[-1].recorded_at})
-            appended.send(self, connection=conn, events=stored, replaying=False)
+            with pipelined(conn):  # the inserts and every read model's writes: one round trip on PostgreSQL
+                stored = self._insert(conn, stream, expected_version, events, records, payloads, meta, head)
+                outcome = AppendResult(stream=stream, from_version=expected_version + 1,
+                                       to_version=expected_version + len(stored), first_position=stored[0].position,
+                                       last_position=stored[-1].position, result=result or {})
+                if idempotency_key is not None:
+                    _INSERT_KEY.execute(conn, {
+                        "key": idempotency_key, "stream": stream, "fingerprint": fingerprint,
+                        "first_position": outcome.first_position, "last_position": outcome.last_position,
+                        "from_version": outcome.from_version, "to_version": outcome.to_version,
+                        "result": canonical_json(outcome.result), "recorded_at": stored[-1].recorded_at})
+                appended.send(self, connection=conn, events=stored, replaying=False)
         return outcome
 
     def _insert(self, conn: Connection, stream: str, expected_version: int, events: Sequence[Event],
