@@ -30,7 +30,11 @@ def format_time(moment: datetime) -> str:
     """Render an aware datetime as fixed-width UTC with microseconds (sorts as it compares)."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: a time needs an offset")
-    return moment.astimezone(timezone.utc).strftime(TIME_FORMAT)
+    moment = moment.astimezone(timezone.utc)
+    if moment.year < 1000:  # isoformat pads the year to four digits, strftime does not: keep strftime's text
+        return moment.strftime(TIME_FORMAT)
+    # The same text as TIME_FORMAT gives, at a third of strftime's cost (every append and read formats one).
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_time(text: str) -> datetime:
