@@ -13,6 +13,8 @@ from typing import Iterator
 import sqlalchemy
 from sqlalchemy import Engine, event
 
+from events.database import unreachable
+
 POSTGRES_ADMIN_URL = os.environ.get("POLICY_LEDGER_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 # The durability every SQLite figure runs with: what events/database.py sets for the ledger.
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL")
@@ -20,14 +22,8 @@ SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL")
 
 def postgres_reason() -> str | None:
     """Return why PostgreSQL cannot be used, or None when it can."""
-    try:
-        engine = sqlalchemy.create_engine(POSTGRES_ADMIN_URL)
-        with engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
-        engine.dispose()
-        return None
-    except Exception as error:  # any failure to connect means: report it and run the SQLite figures only
-        return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {type(error).__name__}"
+    why = unreachable(POSTGRES_ADMIN_URL)
+    return None if why is None else f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {why}"
 
 
 class Scratch:

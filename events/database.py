@@ -28,6 +28,19 @@ def make_engine(url: str, **options) -> Engine:
     return create_engine(url, pool_pre_ping=True, **options)
 
 
+def unreachable(url: str) -> str | None:
+    """Return why the database at `url` does not answer (the error's type and first words), or None."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return None
+    except Exception as error:  # noqa: BLE001  whatever stops a connection is the answer
+        return f"{type(error).__name__}: {' '.join(str(error).split())[:160]}"
+    finally:
+        engine.dispose()
+
+
 def _sqlite_connect(dbapi_connection, _record) -> None:
     # Take over transaction control from the driver, so a write can start with BEGIN IMMEDIATE.
     dbapi_connection.isolation_level = None

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import sqlalchemy
 
+from events.database import unreachable
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEED_POLICY = SHARED / "policies" / "oshsu-education-quality-policy.ky.txt"
 POSTGRES_ADMIN_URL = os.environ.get("POLICY_LEDGER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -43,14 +45,8 @@ class SequentialIds:
 
 def postgres_reason() -> str | None:
     """Return why PostgreSQL cannot be used here, or None when it can."""
-    try:
-        engine = sqlalchemy.create_engine(POSTGRES_ADMIN_URL)
-        with engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
-        engine.dispose()
-        return None
-    except Exception as error:  # any failure to connect means: skip, saying why
-        return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {type(error).__name__}: {str(error)[:120]}"
+    why = unreachable(POSTGRES_ADMIN_URL)
+    return None if why is None else f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {why}"
 
 
 def create_postgres_database() -> str:
