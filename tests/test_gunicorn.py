@@ -93,16 +93,24 @@ def test_a_policy_lives_its_whole_life_over_http_under_two_workers(served_databa
         verified = Client(server.url, tokens["auditor"]).get("/ledger/verify").json()
         assert verified["ok"] and verified["events_checked"] > 0
 
-        # Requests spread over both workers; /metrics must add up what each of them counted.
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            statuses = list(pool.map(lambda _: requests.get(server.url + "/health", timeout=10).status_code, range(60)))
-        assert statuses == [200] * 60
+        # Requests spread over both workers; /metrics must add up what each of them counted. Which worker
+        # accepts a connection is the kernel's choice: on a busy machine one may take a whole burst, so
+        # bursts go on (a bounded number) until both have served some.
         workers = server.worker_pids()
         assert len(workers) == 2
-        with_files = {int(path.stem.rsplit("_", 1)[1]) for path in metrics_dir.glob("histogram_*.db")}
+        sent = 0
+        for _ in range(20):
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                statuses = list(pool.map(lambda _: requests.get(server.url + "/health", timeout=10).status_code,
+                                         range(60)))
+            assert statuses == [200] * 60
+            sent += 60
+            with_files = {int(path.stem.rsplit("_", 1)[1]) for path in metrics_dir.glob("histogram_*.db")}
+            if set(workers) <= with_files:
+                break
         assert set(workers) <= with_files, "each worker should have served and counted requests"
         scraped = requests.get(server.url + "/metrics", timeout=10).text
-        assert metric(scraped, "policy_ledger_http_request_duration_seconds_count", route="/health") == 60
+        assert metric(scraped, "policy_ledger_http_request_duration_seconds_count", route="/health") == sent
         assert metric(scraped, "policy_ledger_events_appended_total", type="RevisionPublished") == 1
         assert metric(scraped, "policy_ledger_chain_verifications_total", outcome="ok") == 1
         assert metric(scraped, "policy_ledger_projection_lag_events") == 0
