@@ -1,11 +1,12 @@
 """A policy document: an ordered tree of sections with stable ids, changed only by returning a new tree."""
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
-from .canonical import canonical_json, sha256_hex
+from .canonical import canonical_json
 from .errors import InvalidInput, NotFound
 
 KINDS = ("heading", "paragraph", "item")
@@ -21,6 +22,7 @@ class Section:
     title: str | None
     text: str
     _canonical: str | None = field(default=None, init=False, repr=False, compare=False)
+    _encoded: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def canonical_fields(self) -> str:
@@ -34,6 +36,13 @@ class Section:
                                   "title": self.title})
             object.__setattr__(self, "_canonical", own[1:-1])
         return self._canonical  # type: ignore[return-value]
+
+    @property
+    def canonical_bytes(self) -> bytes:
+        """Return `canonical_fields` in UTF-8 (made once, on first use): what content hashes are fed."""
+        if self._encoded is None:
+            object.__setattr__(self, "_encoded", self.canonical_fields.encode("utf-8"))
+        return self._encoded  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -165,26 +174,52 @@ class Document:
 
     def _serialise(self, parent_id: str | None, out: list[str]) -> None:
         out.append("[")
-        for index, child in enumerate(self.children.get(parent_id, ())):
-            out.append('{"children":' if index == 0 else ',{"children":')
-            self._serialise(child, out)
-            out.append(",")
-            out.append(self.sections[child].canonical_fields)
+        children, sections = self.children, self.sections
+        for index, child in enumerate(children.get(parent_id, ())):
+            if children.get(child):
+                out.append('{"children":' if index == 0 else ',{"children":')
+                self._serialise(child, out)
+                out.append(",")
+            else:  # a leaf, most sections: no call for its empty list of children
+                out.append('{"children":[],' if index == 0 else ',{"children":[],')
+            out.append(sections[child].canonical_fields)
             out.append("}")
         out.append("]")
 
-    def canonical(self, policy_id: str, language: str, sections_json: str | None = None) -> str:
-        """Return `canonical_json(self.render(policy_id, language))`: the text a content hash covers
-        (`sections_json`, when the caller has it already, is this document's)."""
+    def _encode(self, parent_id: str | None, out: list[bytes]) -> None:
+        # _serialise in UTF-8, from each section's cached bytes: a long document is not encoded again for
+        # every hash of it, only the sections a change replaced.
+        out.append(b"[")
+        children, sections = self.children, self.sections
+        for index, child in enumerate(children.get(parent_id, ())):
+            if children.get(child):
+                out.append(b'{"children":' if index == 0 else b',{"children":')
+                self._encode(child, out)
+                out.append(b",")
+            else:
+                out.append(b'{"children":[],' if index == 0 else b',{"children":[],')
+            out.append(sections[child].canonical_bytes)
+            out.append(b"}")
+        out.append(b"]")
+
+    def _ends(self, policy_id: str, language: str) -> tuple[str, str]:
         # Keys in sorted order: id, language, sections, title.
         return ('{"id":' + json.dumps(policy_id, ensure_ascii=False) + ',"language":'
-                + json.dumps(language, ensure_ascii=False) + ',"sections":'
-                + (self.sections_json() if sections_json is None else sections_json)
-                + ',"title":' + json.dumps(self.title, ensure_ascii=False) + "}")
+                + json.dumps(language, ensure_ascii=False) + ',"sections":',
+                ',"title":' + json.dumps(self.title, ensure_ascii=False) + "}")
 
-    def content_hash(self, policy_id: str, language: str, sections_json: str | None = None) -> str:
+    def canonical(self, policy_id: str, language: str) -> str:
+        """Return `canonical_json(self.render(policy_id, language))`: the text a content hash covers."""
+        head, tail = self._ends(policy_id, language)
+        return head + self.sections_json() + tail
+
+    def content_hash(self, policy_id: str, language: str) -> str:
         """Hash the content as rendered for this policy (`events.canonical.content_hash` of `render`)."""
-        return "sha256:" + sha256_hex(self.canonical(policy_id, language, sections_json))
+        head, tail = self._ends(policy_id, language)
+        pieces = [head.encode("utf-8")]
+        self._encode(None, pieces)
+        pieces.append(tail.encode("utf-8"))
+        return "sha256:" + hashlib.sha256(b"".join(pieces)).hexdigest()
 
     @classmethod
     def from_tree(cls, title: str, sections: list[dict[str, Any]]) -> Document:

@@ -44,6 +44,7 @@ def test_a_documents_canonical_form_and_hash_match_the_generic_serialisation(tre
     document = Document.from_tree(title, sections)
     assert document.sections_json() == canonical_json(document.tree())
     assert document.content_hash("policy", language) == content_hash(document.render("policy", language))
+    assert document.canonical("policy", language) == canonical_json(document.render("policy", language))
     if sections:
         first = sections[0]["id"]
         assert document.sections_json(first) == canonical_json(document.tree(first))
