@@ -1,4 +1,10 @@
-"""Published versions: every version's full document, point-in-time reads, and each section's change history."""
+"""Published versions: every version's document, point-in-time reads, and each section's change history.
+
+A version keeps its document as an outline: the section tree by id, each section naming the version that
+gave it its present kind, label, title and text. Those states are kept once, in `section_states`, when a
+version sets them; a publication writes the outline and the states its revision changed, not the whole text
+again. Reading a version back is its row and one indexed query for the states its outline names.
+"""
 from __future__ import annotations
 
 import json
@@ -9,7 +15,7 @@ from sqlalchemy import Boolean, Column, Connection, Index, Integer, String, Tabl
 
 from events import types as ev
 from events.database import Prepared
-from events.document import Document
+from events.document import Document, Section
 from events.policy import TITLE_KEY, apply_change, touched_by
 from events.schema import Position, metadata
 from events.store import StoredEvent, stream_events
@@ -45,7 +51,7 @@ policy_versions = Table(
     Column("recorded_at", String(27), nullable=False),
     Column("position", Position, nullable=False),
     Column("content_hash", String(80), nullable=False),
-    Column("sections", Text, nullable=False),
+    Column("outline", Text, nullable=False),  # JSON: [[section id, version of its state, [children]], ...]
     Column("editorial", Boolean, nullable=False),
     Column("backdated", Boolean, nullable=False),
     Column("adopted", Boolean, nullable=False),
@@ -55,6 +61,18 @@ policy_versions = Table(
     Column("approvers", Text, nullable=False),
     Column("touched", Text, nullable=False),
     Index("ix_policy_versions_effective", "policy_id", "effective_from", "version"),
+)
+
+# Each section's kind, label, title and text as one version set them, kept until a later version changes them.
+section_states = Table(
+    "section_states", metadata,
+    Column("policy_id", String(200), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("section_id", String(64), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("label", Text),
+    Column("title", Text),
+    Column("text", Text, nullable=False),
 )
 
 section_changes = Table(
@@ -72,7 +90,7 @@ section_changes = Table(
     Column("text", Text),
 )
 
-TABLES = (version_policies, version_drafts, policy_versions, section_changes)
+TABLES = (version_policies, version_drafts, policy_versions, section_states, section_changes)
 _VERBS = {ev.SectionAdded: "added", ev.SectionAmended: "amended", ev.SectionMoved: "moved",
           ev.SectionRemoved: "removed", ev.PolicyRetitled: "retitled"}
 # What a publication replays of its revision.
@@ -89,9 +107,67 @@ _DELETE_DRAFT = Prepared(delete(version_drafts).where(version_drafts.c.revision_
 _OPENED = Prepared(select(version_drafts.c.opened_version).where(version_drafts.c.revision_id == bindparam("key")))
 _INSERT_VERSION = Prepared(insert(policy_versions))
 _INSERT_SECTION_CHANGES = Prepared(insert(section_changes))
-_NEWEST = Prepared(select(policy_versions.c.version, policy_versions.c.title, policy_versions.c.sections)
+_INSERT_STATES = Prepared(insert(section_states))
+_NEWEST = Prepared(select(policy_versions.c.version, policy_versions.c.title, policy_versions.c.outline)
                    .where(policy_versions.c.policy_id == bindparam("policy_id"))
                    .order_by(policy_versions.c.version.desc()).limit(1))
+_S = section_states
+_STATES: dict[int, Prepared] = {}
+
+
+def _states(connection: Connection, policy_id: str, numbers: list[int]) -> list[Any]:
+    """Return every state set by the given versions of a policy: those an outline names and a few more.
+
+    One statement per power of two of versions named, the list padded with 0 (no version), so each is
+    compiled once and runs on the driver's cursor (inside an append's pipeline too).
+    """
+    size = 1 << (len(numbers) - 1).bit_length()
+    statement = _STATES.get(size)
+    if statement is None:
+        statement = _STATES[size] = Prepared(
+            select(_S.c.version, _S.c.section_id, _S.c.kind, _S.c.label, _S.c.title, _S.c.text)
+            .where(_S.c.policy_id == bindparam("policy_id"),
+                   _S.c.version.in_([bindparam(f"v{index}") for index in range(size)])))
+    padded = numbers + [0] * (size - len(numbers))
+    return statement.rows(connection, {"policy_id": policy_id, **{f"v{i}": n for i, n in enumerate(padded)}})
+
+
+def outline(document: Document, since: dict[str, int], parent_id: str | None = None) -> list[Any]:
+    """Return a document's tree as [section id, version of its state, children] lists."""
+    children = document.children
+    return [[child, since[child], outline(document, since, child) if children.get(child) else []]
+            for child in children.get(parent_id, ())]
+
+
+def load_document(connection: Connection, policy_id: str, title: str,
+                  outline_json: str) -> tuple[Document, dict[str, int]]:
+    """Return the document a version's outline describes, and the version of each section's state."""
+    nodes = json.loads(outline_json)
+    since: dict[str, int] = {}
+    children: dict[str | None, tuple[str, ...]] = {}
+    parents: dict[str, str | None] = {}
+
+    def place(items: list[Any], parent_id: str | None) -> None:
+        placed = []
+        for section_id, version, below in items:
+            since[section_id], parents[section_id] = version, parent_id
+            placed.append(section_id)
+            place(below, section_id)
+        if placed or parent_id is None:
+            children[parent_id] = tuple(placed)
+
+    place(nodes, None)
+    sections: dict[str, Section] = {}
+    if since:
+        for version, section_id, kind, label, title_, text in _states(connection, policy_id,
+                                                                      sorted(set(since.values()))):
+            if since.get(section_id) == version:
+                sections[section_id] = Section(id=section_id, kind=kind, label=label, title=title_, text=text)
+    missing = since.keys() - sections.keys()
+    if missing:
+        raise ProjectionMismatch(f"{policy_id}: no stored state for sections {', '.join(sorted(missing))}")
+    return Document(title=title, sections={sid: sections[sid] for sid in since}, children=children,
+                    parents=parents), since
 
 
 class ProjectionMismatch(RuntimeError):
@@ -103,12 +179,20 @@ class _Batch:
 
     def __init__(self, connection: Connection, memo: dict[str, Any]) -> None:
         self.connection = connection
-        self.documents: OrderedDict[str, tuple[int, Document]] = memo.setdefault("versions.documents", OrderedDict())
+        # policy id: (newest version, its document, the version of each of its sections' state)
+        self.documents: OrderedDict[str, tuple[int, Document, dict[str, int]]] = memo.setdefault(
+            "versions.documents", OrderedDict())
         self.policies: dict[str, tuple[str, str]] = memo.setdefault("versions.policies", {})
-        self.seen: dict[str, list[StoredEvent]] = {}  # each revision's events in this batch, in order
+        # Each open revision's events in order: those of this batch, or in a replay all since its opening
+        # (kept from batch to batch until the revision is published or closed).
+        self.seen: dict[str, list[StoredEvent]] = memo.setdefault("versions.revisions", {})
         self.first_version: dict[str, int] = {}  # each stream's first version in this batch
         self.opened: dict[str, dict[str, Any]] = {}
         self.closed: set[str] = set()
+        # Rows the batch's publications write, inserted together at its end (nothing reads them before).
+        self.versions: list[dict[str, Any]] = []
+        self.section_changes: list[dict[str, Any]] = []
+        self.states: list[dict[str, Any]] = []
 
     def policy(self, policy_id: str) -> tuple[str, str]:
         """Return a policy's (language, first title)."""
@@ -116,17 +200,18 @@ class _Batch:
             self.policies[policy_id] = tuple(_POLICY.first(self.connection, {"policy_id": policy_id}))
         return self.policies[policy_id]
 
-    def newest(self, policy_id: str) -> tuple[int, Document]:
-        """Return the newest published version's number and document (0 and the empty one before the first)."""
+    def newest(self, policy_id: str) -> tuple[int, Document, dict[str, int]]:
+        """Return the newest published version's number, document and section state versions (0 and the
+        empty document before the first)."""
         found = self.documents.get(policy_id)
         if found is None:
             row = _NEWEST.first(self.connection, {"policy_id": policy_id})
-            found = ((row[0], Document.from_tree(row[1], json.loads(row[2]))) if row
-                     else (0, Document.empty(self.policy(policy_id)[1])))
+            found = ((row[0], *load_document(self.connection, policy_id, row[1], row[2])) if row
+                     else (0, Document.empty(self.policy(policy_id)[1]), {}))
         return found
 
-    def published(self, policy_id: str, version: int, document: Document) -> None:
-        self.documents[policy_id] = (version, document)
+    def published(self, policy_id: str, version: int, document: Document, since: dict[str, int]) -> None:
+        self.documents[policy_id] = (version, document, since)
         self.documents.move_to_end(policy_id)
         while len(self.documents) > MEMO_DOCUMENTS:
             self.documents.popitem(last=False)
@@ -143,8 +228,13 @@ class _Batch:
                 if e.type in _REVISION_EVENTS and e.event.revision_id == revision_id] + seen  # type: ignore[attr-defined]
 
     def flush(self) -> None:
+        for revision_id in self.closed:
+            self.seen.pop(revision_id, None)
         _INSERT_DRAFT.execute_many(self.connection, [row for rid, row in self.opened.items() if rid not in self.closed])
         _DELETE_DRAFT.execute_many(self.connection, [{"key": rid} for rid in self.closed if rid not in self.opened])
+        for statement, rows in ((_INSERT_VERSION, self.versions), (_INSERT_SECTION_CHANGES, self.section_changes),
+                                (_INSERT_STATES, self.states)):
+            statement.execute_many(self.connection, rows)
 
 
 def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent], replaying: bool = False,
@@ -179,7 +269,8 @@ def _publish(batch: _Batch, stored: StoredEvent, event: ev.RevisionPublished) ->
     opened = history[0].event
     assert isinstance(opened, ev.RevisionOpened), f"revision {event.revision_id} has no opening in the log"
     language, _ = batch.policy(policy_id)
-    previous, document = batch.newest(policy_id)
+    previous, document, since = batch.newest(policy_id)
+    before = document.sections
     if previous != event.version - 1:
         raise ProjectionMismatch(f"version {event.version} of {policy_id} follows version {previous}")
     verbs: dict[str, list[str]] = {}
@@ -197,35 +288,52 @@ def _publish(batch: _Batch, stored: StoredEvent, event: ev.RevisionPublished) ->
                 verbs.setdefault(section_id, []).append(_VERBS[type(change)])
                 touched.add(section_id)
             document = apply_change(document, change)
-    sections = document.sections_json()
-    content_hash = document.content_hash(policy_id, language, sections)
+    content_hash = document.content_hash(policy_id, language)
     if content_hash != event.content_hash:
         raise ProjectionMismatch(f"version {event.version} of {policy_id}: log says {event.content_hash}, "
                                  f"replay gives {content_hash}")
+    # A section keeps the version of its state unless this revision gave it a new one; only the sections
+    # it touched can have one.
+    since = dict(since)
+    for sid in sorted(touched):
+        section = document.sections.get(sid)
+        if section is None:
+            since.pop(sid, None)
+        elif before.get(sid) != section:
+            since[sid] = event.version
+            batch.states.append({"policy_id": policy_id, "version": event.version, "section_id": sid,
+                                 "kind": section.kind, "label": section.label, "title": section.title,
+                                 "text": section.text})
     approvers = json.dumps([s for s in signatures if s["content_hash"] == approved_hash], ensure_ascii=False)
     common = {"policy_id": policy_id, "version": event.version, "revision_id": event.revision_id,
               "effective_from": event.effective_from, "position": stored.position,
               "published_at": stored.meta["occurred_at"], "author": opened.author, "approvers": approvers}
-    _INSERT_VERSION.execute(batch.connection, {
+    batch.versions.append({
         **common, "title": document.title, "language": language, "recorded_at": stored.recorded_at,
-        "content_hash": content_hash, "sections": sections, "editorial": event.editorial,
+        "content_hash": content_hash, "outline": json.dumps(outline(document, since), ensure_ascii=False,
+                                                            separators=(",", ":")),
+        "editorial": event.editorial,
         "backdated": event.backdated, "adopted": event.adopted, "publisher": stored.meta["actor"],
         "summary": opened.summary, "touched": json.dumps(sorted(touched))})
-    _INSERT_SECTION_CHANGES.execute_many(batch.connection, [
+    batch.section_changes.extend(
         {**common, "section_id": section_id, "changes": ",".join(dict.fromkeys(kinds)),
          "text": document.sections[section_id].text if section_id in document else None}
-        for section_id, kinds in verbs.items() if section_id != TITLE_KEY])
-    batch.published(policy_id, event.version, document)
+        for section_id, kinds in verbs.items() if section_id != TITLE_KEY)
+    batch.published(policy_id, event.version, document, since)
     batch.closed.add(event.revision_id)
 
 
 # ---- reads -------------------------------------------------------------------------------------
 
-def _version(row: Any) -> dict[str, Any]:
+def _version(row: Any, connection: Connection | None = None) -> dict[str, Any]:
+    """Return a version's row as readers see it: JSON columns decoded, the outline as the section tree."""
     found = dict(row)
-    for key in ("sections", "approvers", "touched"):
+    for key in ("approvers", "touched"):
         if key in found:
             found[key] = json.loads(found[key])
+    if "outline" in found:
+        document, _ = load_document(connection, found["policy_id"], found["title"], found.pop("outline"))
+        found["sections"] = document.tree()
     return found
 
 
@@ -242,7 +350,7 @@ def in_force(connection: Connection, policy_id: str, at: str, as_of: str | None 
     if as_of is not None:
         query = query.where(v.c.recorded_at <= as_of)
     row = connection.execute(query).mappings().first()
-    return _version(row) if row else None
+    return _version(row, connection) if row else None
 
 
 def scheduled(connection: Connection, policy_id: str, at: str, as_of: str | None = None) -> dict[str, Any] | None:
@@ -263,14 +371,14 @@ def get(connection: Connection, policy_id: str, number: int, as_of: str | None =
     if as_of is not None:
         query = query.where(v.c.recorded_at <= as_of)
     row = connection.execute(query).mappings().first()
-    return _version(row) if row else None
+    return _version(row, connection) if row else None
 
 
 def page(connection: Connection, policy_id: str, after: int | None, limit: int,
          as_of: str | None = None) -> list[dict[str, Any]]:
     """Return up to `limit` versions (without their documents) in order, after a version number."""
     v = policy_versions
-    columns = [c for c in v.c if c.name not in ("sections", "touched")]
+    columns = [c for c in v.c if c.name not in ("outline", "touched")]
     query = select(*columns).where(v.c.policy_id == policy_id).order_by(v.c.version).limit(limit)
     if as_of is not None:
         query = query.where(v.c.recorded_at <= as_of)
@@ -308,10 +416,10 @@ def document(connection: Connection, policy_id: str, number: int) -> tuple[Docum
         row = connection.execute(select(version_policies.c.created_title, version_policies.c.language)
                                  .where(version_policies.c.policy_id == policy_id)).first()
         return (Document.empty(row.created_title), row.language) if row else None
-    row = connection.execute(select(policy_versions.c.title, policy_versions.c.sections, policy_versions.c.language)
+    row = connection.execute(select(policy_versions.c.title, policy_versions.c.outline, policy_versions.c.language)
                              .where(policy_versions.c.policy_id == policy_id,
                                     policy_versions.c.version == number)).first()
-    return (Document.from_tree(row.title, json.loads(row.sections)), row.language) if row else None
+    return (load_document(connection, policy_id, row.title, row.outline)[0], row.language) if row else None
 
 
 def acknowledgement_due(connection: Connection, policy_id: str, acknowledged: int | None) -> dict[str, Any] | None:

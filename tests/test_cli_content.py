@@ -13,6 +13,7 @@ from events.canonical import parse_time
 from events.policy import Actor
 from projections.audit import audit_trail
 from projections.revisions import revisions
+from projections import versions
 from projections.versions import policy_versions
 from service.bootstrap import bootstrap
 from service.importing import ImportRequest, import_policy, parse_policy_file
@@ -101,7 +102,8 @@ def test_publishing_adopts_the_draft_as_version_one_from_the_given_date(runner, 
     [version] = rows(app, select(policy_versions))
     assert (version.version, version.effective_from, version.adopted) == (1, "2019-09-01T00:00:00.000000Z", True)
     assert version.title == SEED_TITLE
-    assert json.loads(version.sections)[0]["title"] == "ОшМУнун миссиясы:"
+    with app.extensions["policy_ledger"].engine.connect() as connection:
+        assert versions.get(connection, version.policy_id, 1)["sections"][0]["title"] == "ОшМУнун миссиясы:"
     [adoption] = rows(app, select(audit_trail.c.actor, audit_trail.c.role, audit_trail.c.reason)
                       .where(audit_trail.c.version == 1))
     assert adoption == ("quality-office", "admin",

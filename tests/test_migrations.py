@@ -8,18 +8,20 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import MetaData, Table, insert, inspect, select
 from sqlalchemy.exc import DBAPIError
 
 from events.application import Ledger
+from events.canonical import canonical_json
 from events.database import make_engine, write_transaction
 from events.schema import create_all, events, metadata
 from events.store import EventStore
 from projections.rebuild import rebuild, snapshot
+from projections import register, tables, versions
 from projections.versions import version_drafts
 from service import schema
 
-from .lifecycle import AUTHOR, run_lifecycle
+from .lifecycle import AUTHOR, QA, RECTOR, run_lifecycle
 from .support import FakeClock, SequentialIds
 
 
@@ -193,4 +195,64 @@ def test_open_drafts_come_through_0003_knowing_where_in_the_log_they_began(datab
     rebuild(store)
     with engine.connect() as connection:
         assert sorted(tuple(row) for row in connection.execute(select(version_drafts))) == migrated
+    engine.dispose()
+
+
+def test_versions_come_through_0005_as_outlines_naming_each_section_state_once(database_url, tmp_path):
+    # Today's read models (three versions: adds, amends, a move, a removal and a retitle), and a database at
+    # 0004 holding the same log and the versions as they were kept then, each with its whole section tree.
+    register()
+    source = make_engine(f"sqlite:///{tmp_path / 'source.sqlite3'}")
+    schema.upgrade(source)
+    clock = FakeClock()
+    ledger = Ledger(store=EventStore(source, clock=clock), clock=clock, ids=SequentialIds())
+    ids = run_lifecycle(ledger, clock)
+    clock.set("2025-01-10T09:00:00+00:00")
+    rid = ledger.handle("open_revision", "oshsu-quality", AUTHOR, {"summary": "Түзөтүү"}).result["revision_id"]
+    ledger.handle("change_revision", "oshsu-quality", AUTHOR, {"revision_id": rid, "changes": [
+        {"op": "move", "section_id": ids["closing"], "parent_id": None, "after_id": None},
+        {"op": "remove", "section_id": ids["first_item"]},
+        {"op": "retitle", "title": "Сапат саясаты"}]})
+    ledger.handle("submit_revision", "oshsu-quality", AUTHOR, {"revision_id": rid, "reviewers": []})
+    for approver in (QA, RECTOR):
+        ledger.handle("approve_revision", "oshsu-quality", approver, {"revision_id": rid, "meaning": "approved"})
+    ledger.handle("publish_revision", "oshsu-quality", RECTOR, {"revision_id": rid,
+                                                               "effective_from": "2025-02-01T00:00:00Z"})
+    today = snapshot(EventStore(source))
+    with source.connect() as connection:
+        trees = {n: versions.get(connection, "oshsu-quality", n) for n in (1, 2, 3)}
+        log = [dict(row._mapping) for row in connection.execute(select(events).order_by(events.c.position))]
+        copies = {table.name: [dict(row._mapping) for row in connection.execute(select(table))]
+                  for table in tables() if table.name not in ("policy_versions", "section_states")}
+    source.dispose()
+    assert trees[3]["title"] == "Сапат саясаты" and trees[3]["sections"][0]["id"] == ids["closing"]
+
+    engine = make_engine(database_url)
+    with write_transaction(engine) as connection:
+        command.upgrade(schema.alembic_config(connection), "0004")
+    old_versions = Table("policy_versions", MetaData(), autoload_with=engine)
+    assert "sections" in old_versions.c and "outline" not in old_versions.c
+    with engine.begin() as connection:
+        connection.execute(insert(events), log)
+        for table in tables():
+            if table.name in copies and copies[table.name]:
+                connection.execute(insert(table), copies[table.name])
+        connection.execute(insert(old_versions), [
+            {**{k: v for k, v in trees[n].items() if k in old_versions.c},
+             "approvers": json.dumps(trees[n]["approvers"], ensure_ascii=False),
+             "touched": json.dumps(trees[n]["touched"]), "sections": canonical_json(trees[n]["sections"])}
+            for n in (1, 2, 3)])
+
+    schema.upgrade(engine)
+
+    store = EventStore(engine)
+    assert snapshot(store) == today  # the same outlines and states the read model writes today
+    with engine.connect() as connection:
+        assert {n: versions.get(connection, "oshsu-quality", n) for n in (1, 2, 3)} == trees
+        states = connection.execute(select(versions.section_states.c.version, versions.section_states.c.section_id)
+                                    ).all()
+    # Version 1 sets every section's state; 2 amends one and adds one; 3 only moves, removes and retitles.
+    assert sorted(v for v, _ in states) == [1, 1, 1, 1, 2, 2]
+    rebuild(store)
+    assert snapshot(store) == today
     engine.dispose()

@@ -26,7 +26,7 @@ def test_a_full_lifecycle_fills_every_read_model(ledger, clock, engine):
         rows = conn.execute(select(versions.policy_versions).order_by(versions.policy_versions.c.version)).mappings().all()
         assert [r["version"] for r in rows] == [1, 2]
         assert rows[0]["adopted"] and not rows[1]["adopted"]
-        sections = json.loads(rows[1]["sections"])
+        sections = versions.get(conn, "oshsu-quality", 2)["sections"]
         assert sections[0]["children"][0]["text"] == "билим берүүнүн сапатын кепилдөөнү камсыздоо;"
         assert sections[0]["children"][1]["text"] == "санариптик чөйрөнү өнүктүрүү;"
         assert [a["approver"] for a in json.loads(rows[1]["approvers"])] == ["qa-director", "rector"]
