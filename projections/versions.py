@@ -139,6 +139,37 @@ def outline(document: Document, since: dict[str, int], parent_id: str | None = N
             for child in children.get(parent_id, ())]
 
 
+def _walk(nodes: list[Any], since: dict[str, int]) -> None:
+    for section_id, version, below in nodes:
+        since[section_id] = version
+        _walk(below, since)
+
+
+def _named_states(connection: Connection, policy_id: str, since: dict[str, int]) -> dict[str, tuple]:
+    """Return each section's (kind, label, title, text) as the version its outline names set them."""
+    found = {section_id: row[2:] for row in (_states(connection, policy_id, sorted(set(since.values())))
+                                             if since else ())
+             if since.get(section_id := row[1]) == row[0]}
+    if len(found) != len(since):
+        missing = ", ".join(sorted(since.keys() - found.keys()))
+        raise ProjectionMismatch(f"{policy_id}: no stored state for sections {missing}")
+    return found
+
+
+def outline_tree(connection: Connection, policy_id: str, outline_json: str) -> list[dict[str, Any]]:
+    """Return the section tree a version's outline describes, as `Document.tree` gives it."""
+    nodes = json.loads(outline_json)
+    since: dict[str, int] = {}
+    _walk(nodes, since)
+    states = _named_states(connection, policy_id, since)
+
+    def tree(items: list[Any]) -> list[dict[str, Any]]:
+        return [{"id": section_id, "kind": state[0], "label": state[1], "title": state[2], "text": state[3],
+                 "children": tree(below) if below else []}
+                for section_id, _, below in items for state in (states[section_id],)]
+    return tree(nodes)
+
+
 def load_document(connection: Connection, policy_id: str, title: str,
                   outline_json: str) -> tuple[Document, dict[str, int]]:
     """Return the document a version's outline describes, and the version of each section's state."""
@@ -157,17 +188,9 @@ def load_document(connection: Connection, policy_id: str, title: str,
             children[parent_id] = tuple(placed)
 
     place(nodes, None)
-    sections: dict[str, Section] = {}
-    if since:
-        for version, section_id, kind, label, title_, text in _states(connection, policy_id,
-                                                                      sorted(set(since.values()))):
-            if since.get(section_id) == version:
-                sections[section_id] = Section(id=section_id, kind=kind, label=label, title=title_, text=text)
-    missing = since.keys() - sections.keys()
-    if missing:
-        raise ProjectionMismatch(f"{policy_id}: no stored state for sections {', '.join(sorted(missing))}")
-    return Document(title=title, sections={sid: sections[sid] for sid in since}, children=children,
-                    parents=parents), since
+    states = _named_states(connection, policy_id, since)
+    sections = {sid: Section(sid, *states[sid]) for sid in since}
+    return Document(title=title, sections=sections, children=children, parents=parents), since
 
 
 class ProjectionMismatch(RuntimeError):
@@ -332,8 +355,7 @@ def _version(row: Any, connection: Connection | None = None) -> dict[str, Any]:
         if key in found:
             found[key] = json.loads(found[key])
     if "outline" in found:
-        document, _ = load_document(connection, found["policy_id"], found["title"], found.pop("outline"))
-        found["sections"] = document.tree()
+        found["sections"] = outline_tree(connection, found["policy_id"], found.pop("outline"))
     return found
 
 

@@ -249,6 +249,8 @@ def test_versions_come_through_0005_as_outlines_naming_each_section_state_once(d
     assert snapshot(store) == today  # the same outlines and states the read model writes today
     with engine.connect() as connection:
         assert {n: versions.get(connection, "oshsu-quality", n) for n in (1, 2, 3)} == trees
+        for n in (1, 2, 3):  # the reader's tree and the document the read model replays from agree
+            assert versions.document(connection, "oshsu-quality", n)[0].tree() == trees[n]["sections"]
         states = connection.execute(select(versions.section_states.c.version, versions.section_states.c.section_id)
                                     ).all()
     # Version 1 sets every section's state; 2 amends one and adds one; 3 only moves, removes and retitles.
