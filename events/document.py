@@ -32,16 +32,20 @@ class Section:
         serialises again only the sections a change replaced.
         """
         if self._canonical is None:
-            own = canonical_json({"id": self.id, "kind": self.kind, "label": self.label, "text": self.text,
-                                  "title": self.title})
-            object.__setattr__(self, "_canonical", own[1:-1])
+            object.__setattr__(self, "_canonical", self._members())
         return self._canonical  # type: ignore[return-value]
+
+    def _members(self) -> str:
+        return canonical_json({"id": self.id, "kind": self.kind, "label": self.label, "text": self.text,
+                               "title": self.title})[1:-1]
 
     @property
     def canonical_bytes(self) -> bytes:
         """Return `canonical_fields` in UTF-8 (made once, on first use): what content hashes are fed."""
         if self._encoded is None:
-            object.__setattr__(self, "_encoded", self.canonical_fields.encode("utf-8"))
+            # Not kept as text too: a replay holds many long documents, and hashes need only the bytes.
+            own = self._canonical if self._canonical is not None else self._members()
+            object.__setattr__(self, "_encoded", own.encode("utf-8"))
         return self._encoded  # type: ignore[return-value]
 
 
