@@ -1,6 +1,8 @@
 """Rebuild every read model from a large log, and verify its chain: each in a fresh child process."""
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import subprocess
@@ -9,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from events.canonical import GENESIS_HASH, chain_hash, event_body, sha256_hex
+from events.canonical import GENESIS_HASH, chain_hash
 from events.database import make_engine
 from projections import tables
 from service.schema import upgrade
@@ -34,15 +36,20 @@ def child(*args: str) -> dict[str, Any]:
 
 
 def plain_verify(path: Path) -> float:
-    """Walk the same chain with plain sqlite3 and hashlib: the floor for any verify in Python; return events/s."""
+    """Walk the same chain with plain sqlite3 and hashlib: the floor for any verify in Python; return events/s.
+
+    The payloads are read as the bytes they are stored as (`CAST(... AS BLOB)`) and the body built in bytes,
+    the fastest plain form of the same hashes."""
     connection = plain_sqlite(path)
     started = time.perf_counter()
     prev_hash, count = GENESIS_HASH, 0
-    for row in connection.execute("SELECT position, stream, version, type, schema, data, meta, recorded_at, "
-                                  "prev_hash, hash FROM events ORDER BY position"):
-        body = event_body(position=row[0], stream=row[1], version=row[2], type=row[3], schema=row[4],
-                          data_json=row[5], meta_json=row[6], recorded_at=row[7])
-        if row[8] != prev_hash or chain_hash(prev_hash, sha256_hex(body)) != row[9]:
+    quoted = functools.lru_cache(maxsize=4096)(lambda name: json.dumps(name, ensure_ascii=False).encode())
+    for row in connection.execute("SELECT position, stream, version, type, schema, CAST(data AS BLOB), "
+                                  "CAST(meta AS BLOB), recorded_at, prev_hash, hash FROM events ORDER BY position"):
+        body = (b'{"data":%b,"meta":%b,"position":%d,"recorded_at":%b,"schema":%d,"stream":%b,"type":%b,'
+                b'"version":%d}' % (row[5], row[6], row[0], json.dumps(row[7]).encode(), row[4], quoted(row[1]),
+                                     quoted(row[3]), row[2]))
+        if row[8] != prev_hash or chain_hash(prev_hash, hashlib.sha256(body).hexdigest()) != row[9]:
             raise RuntimeError(f"chain broken at {row[0]}")
         prev_hash, count = row[9], count + 1
     connection.close()

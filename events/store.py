@@ -4,12 +4,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from hashlib import sha256
 from typing import Any, Callable, Iterator, Sequence
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, true
+from sqlalchemy import Connection, Engine, LargeBinary, bindparam, func, insert, select, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from . import schema
-from .canonical import GENESIS_HASH, canonical_json, chain_hash, event_body, format_time, sha256_hex, utcnow
+from .canonical import (GENESIS_HASH, canonical_json, chain_hash, event_body, event_body_bytes, format_time, sha256_hex,
+                        utcnow)
 from .database import Prepared, Writer, pipelined, read_transaction
 from .errors import ConcurrencyError, IdempotencyMismatch, InvalidInput
 from .signals import appended
@@ -114,6 +118,28 @@ _STREAM = Prepared(select(*_COLUMNS).where(
 _PAGE = Prepared(select(*_COLUMNS).where(_E.c.position > bindparam("after"), _E.c.position <= bindparam("up_to"))
                  .order_by(_E.c.position).limit(bindparam("limit")))
 _LOG = Prepared(select(*_COLUMNS).order_by(_E.c.position))
+
+
+class utf8(FunctionElement):  # noqa: N801  (reads as a SQL function)
+    """A text column as its UTF-8 bytes, without the driver decoding it into a string."""
+
+    type = LargeBinary()
+    inherit_cache = True
+
+
+@compiles(utf8, "sqlite")
+def _utf8_sqlite(element: utf8, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS BLOB)"  # SQLite keeps text as UTF-8
+
+
+@compiles(utf8, "postgresql")
+def _utf8_postgresql(element: utf8, compiler: Any, **kw: Any) -> str:
+    return f"convert_to({compiler.process(element.clauses, **kw)}, 'UTF8')"
+
+
+# What verify reads: the payloads as the bytes the chain hashed.
+_LOG_BYTES = Prepared(select(_E.c.position, _E.c.stream, _E.c.version, _E.c.type, _E.c.schema, utf8(_E.c.data),
+                             utf8(_E.c.meta), _E.c.recorded_at, _E.c.prev_hash, _E.c.hash).order_by(_E.c.position))
 _RECORDED_AT = Prepared(select(_E.c.recorded_at).where(_E.c.position == bindparam("position")))
 
 
@@ -307,14 +333,13 @@ class EventStore:
         prev_hash, expected = GENESIS_HASH, 1
         with read_transaction(self.engine) as conn:  # one snapshot: the chain as it stood when the walk began
             for position, stream, version, type_name, schema_version, data, meta, recorded_at, link, digest \
-                    in _LOG.stream(conn, batch=VERIFY_BATCH):
+                    in _LOG_BYTES.stream(conn, batch=VERIFY_BATCH):
                 if position != expected:
                     return _broken(expected, f"position {expected} is missing")
                 if link != prev_hash:
                     return _broken(position, "prev_hash does not link to the event before")
-                body = event_body(position=position, stream=stream, version=version, type=type_name,
-                                  schema=schema_version, data_json=data, meta_json=meta, recorded_at=recorded_at)
-                if chain_hash(prev_hash, sha256_hex(body)) != digest:
+                body = event_body_bytes(position, stream, version, type_name, schema_version, data, meta, recorded_at)
+                if chain_hash(prev_hash, sha256(body).hexdigest()) != digest:
                     return _broken(position, "the event's content does not match its hash")
                 prev_hash, expected = digest, expected + 1
                 if progress is not None and expected % VERIFY_BATCH == 1:

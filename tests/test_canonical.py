@@ -7,7 +7,7 @@ from datetime import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from events.canonical import TIME_FORMAT, canonical_json, content_hash, event_body, format_time
+from events.canonical import TIME_FORMAT, canonical_json, content_hash, event_body, event_body_bytes, format_time
 from events.document import Document
 
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
@@ -28,6 +28,9 @@ def test_an_event_body_is_the_canonical_json_of_its_fields(position, stream, ver
     assert body == canonical_json({"data": data, "meta": meta, "position": position, "recorded_at": recorded_at,
                                    "schema": schema, "stream": stream, "type": type, "version": version})
     assert json.loads(body)["stream"] == stream
+    # What verify hashes, built from the payloads' UTF-8 as the database hands them over: the same bytes.
+    assert event_body_bytes(position, stream, version, type, schema, canonical_json(data).encode("utf-8"),
+                            canonical_json(meta).encode("utf-8"), recorded_at) == body.encode("utf-8")
 
 
 SECTION = st.fixed_dictionaries({"kind": st.sampled_from(["heading", "paragraph", "item"]),
