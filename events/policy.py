@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
 from . import types as ev
-from .canonical import format_time, parse_time
+from .canonical import format_time
 from .document import Document, Section
 from .errors import (AlreadyExists, ApprovalRuleNotMet, EventOrderError, Forbidden, InvalidInput, NotFound,
                      RevisionConflict, SeparationOfDuties, WrongState)
