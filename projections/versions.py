@@ -359,6 +359,17 @@ def _version(row: Any, connection: Connection | None = None) -> dict[str, Any]:
     return found
 
 
+_VERSION_COLUMNS = tuple(column.name for column in policy_versions.c)
+_FLAGS = tuple(column.name for column in policy_versions.c if isinstance(column.type, Boolean))
+_in_force = (select(policy_versions)
+             .where(policy_versions.c.policy_id == bindparam("policy_id"),
+                    policy_versions.c.effective_from <= bindparam("at"))
+             .order_by(policy_versions.c.effective_from.desc(), policy_versions.c.version.desc()).limit(1))
+# The point-in-time read, compiled once: with and without a record-time bound.
+IN_FORCE = Prepared(_in_force)
+IN_FORCE_AS_OF = Prepared(_in_force.where(policy_versions.c.recorded_at <= bindparam("as_of")))
+
+
 def in_force(connection: Connection, policy_id: str, at: str, as_of: str | None = None) -> dict[str, Any] | None:
     """Return the version in force at `at`, counting only publications recorded by `as_of`.
 
@@ -366,13 +377,16 @@ def in_force(connection: Connection, policy_id: str, at: str, as_of: str | None 
     later version among equal dates. A version's effective date never precedes its predecessor's, so
     rows recorded after `as_of` can only sit at the top of that descent and are stepped over.
     """
-    v = policy_versions
-    query = (select(v).where(v.c.policy_id == policy_id, v.c.effective_from <= at)
-             .order_by(v.c.effective_from.desc(), v.c.version.desc()).limit(1))
-    if as_of is not None:
-        query = query.where(v.c.recorded_at <= as_of)
-    row = connection.execute(query).mappings().first()
-    return _version(row, connection) if row else None
+    if as_of is None:
+        row = IN_FORCE.first(connection, {"policy_id": policy_id, "at": at})
+    else:
+        row = IN_FORCE_AS_OF.first(connection, {"policy_id": policy_id, "at": at, "as_of": as_of})
+    if row is None:
+        return None
+    found = dict(zip(_VERSION_COLUMNS, row))
+    for flag in _FLAGS:  # the driver's own values: SQLite's 0 and 1
+        found[flag] = bool(found[flag])
+    return _version(found, connection)
 
 
 def scheduled(connection: Connection, policy_id: str, at: str, as_of: str | None = None) -> dict[str, Any] | None:
