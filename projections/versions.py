@@ -11,7 +11,8 @@ import json
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Connection, Index, Integer, String, Table, Text, bindparam, delete, insert, select
+from sqlalchemy import (Boolean, Column, Connection, Index, Integer, String, Table, Text, bindparam, column, delete,
+                        insert, select, values)
 
 from events import types as ev
 from events.database import Prepared
@@ -115,21 +116,30 @@ _S = section_states
 _STATES: dict[int, Prepared] = {}
 
 
-def _states(connection: Connection, policy_id: str, numbers: list[int]) -> list[Any]:
-    """Return every state set by the given versions of a policy: those an outline names and a few more.
+def _states(connection: Connection, policy_id: str, since: dict[str, int]) -> list[Any]:
+    """Return the state of each section an outline names: one primary-key lookup per section.
 
-    One statement per power of two of versions named, the list padded with 0 (no version), so each is
-    compiled once and runs on the driver's cursor (inside an append's pipeline too).
+    The (section, version) pairs travel as a VALUES list joined to section_states, so a read costs the
+    same lookups however long the policy's history; one statement per power of two of sections, padded
+    with pairs that match nothing, so each is compiled once and runs on the driver's cursor (inside an
+    append's pipeline too).
     """
-    size = 1 << (len(numbers) - 1).bit_length()
+    size = 1 << (len(since) - 1).bit_length()
     statement = _STATES.get(size)
     if statement is None:
+        wanted = values(column("section_id", String(64)), column("version", Integer), name="wanted").data(
+            [(bindparam(f"s{i}", type_=String(64)), bindparam(f"v{i}", type_=Integer)) for i in range(size)]
+        ).cte("wanted")
         statement = _STATES[size] = Prepared(
             select(_S.c.version, _S.c.section_id, _S.c.kind, _S.c.label, _S.c.title, _S.c.text)
-            .where(_S.c.policy_id == bindparam("policy_id"),
-                   _S.c.version.in_([bindparam(f"v{index}") for index in range(size)])))
-    padded = numbers + [0] * (size - len(numbers))
-    return statement.rows(connection, {"policy_id": policy_id, **{f"v{i}": n for i, n in enumerate(padded)}})
+            .select_from(wanted.join(_S, (_S.c.policy_id == bindparam("policy_id"))
+                                     & (_S.c.version == wanted.c.version) & (_S.c.section_id == wanted.c.section_id))))
+    params: dict[str, Any] = {"policy_id": policy_id}
+    for index, (section_id, version) in enumerate(since.items()):
+        params[f"s{index}"], params[f"v{index}"] = section_id, version
+    for index in range(len(since), size):
+        params[f"s{index}"], params[f"v{index}"] = "", 0
+    return statement.rows(connection, params)
 
 
 def outline(document: Document, since: dict[str, int], parent_id: str | None = None) -> list[Any]:
@@ -147,9 +157,7 @@ def _walk(nodes: list[Any], since: dict[str, int]) -> None:
 
 def _named_states(connection: Connection, policy_id: str, since: dict[str, int]) -> dict[str, tuple]:
     """Return each section's (kind, label, title, text) as the version its outline names set them."""
-    found = {section_id: row[2:] for row in (_states(connection, policy_id, sorted(set(since.values())))
-                                             if since else ())
-             if since.get(section_id := row[1]) == row[0]}
+    found = {row[1]: row[2:] for row in (_states(connection, policy_id, since) if since else ())}
     if len(found) != len(since):
         missing = ", ".join(sorted(since.keys() - found.keys()))
         raise ProjectionMismatch(f"{policy_id}: no stored state for sections {missing}")
