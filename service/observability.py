@@ -70,10 +70,11 @@ def configure_logging(level: str) -> None:
                                            json_ensure_ascii=False))
         root.addHandler(handler)
     root.setLevel(level.upper())
-    # The lines carry none of the caller's frame, thread or process, so the logging module need not look
-    # them up for every record (the logging HOWTO's "Optimization" section).
+    # The lines carry none of the caller's frame or thread, so the logging module need not look them up
+    # for every record (the logging HOWTO's "Optimization" section). The process id stays: gunicorn's own
+    # log lines print it.
     logging._srcfile = None  # type: ignore[attr-defined]
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging.logThreads = logging.logMultiprocessing = False
 
 
 # ---- requests ----------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 
 import pytest
 from flask import g, jsonify
@@ -201,3 +203,14 @@ def test_metrics_are_served_in_the_prometheus_text_format(client):
     names = {family.name for family in text_string_to_metric_families(response.get_data(as_text=True))}
     assert {"policy_ledger_http_request_duration_seconds", "policy_ledger_events_appended",
             "policy_ledger_projection_lag_events", "policy_ledger_chain_verifications"} <= names
+
+
+def test_log_records_keep_the_process_id_that_gunicorns_own_lines_print():
+    from gunicorn.glogging import Logger
+
+    observability.configure_logging("INFO")
+    record = logging.getLogger("gunicorn.error").makeRecord(
+        "gunicorn.error", logging.INFO, __file__, 1, "Worker exiting (pid: %s)", (os.getpid(),), None)
+    assert record.process == os.getpid()
+    line = logging.Formatter(Logger.error_fmt, Logger.datefmt).format(record)
+    assert f"[{os.getpid()}] [INFO] Worker exiting (pid: {os.getpid()})" in line
