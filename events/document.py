@@ -21,31 +21,19 @@ class Section:
     label: str | None
     title: str | None
     text: str
-    _canonical: str | None = field(default=None, init=False, repr=False, compare=False)
     _encoded: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
-    def canonical_fields(self) -> str:
-        """Return the section's own members in canonical JSON, without braces (made once, on first use).
+    def canonical_bytes(self) -> bytes:
+        """Return the section's own members in canonical JSON, without braces, in UTF-8 (made once, on first use).
 
         A document's canonical form, hashed on every review, signature and publication, reuses them and
         serialises again only the sections a change replaced.
         """
-        if self._canonical is None:
-            object.__setattr__(self, "_canonical", self._members())
-        return self._canonical  # type: ignore[return-value]
-
-    def _members(self) -> str:
-        return canonical_json({"id": self.id, "kind": self.kind, "label": self.label, "text": self.text,
-                               "title": self.title})[1:-1]
-
-    @property
-    def canonical_bytes(self) -> bytes:
-        """Return `canonical_fields` in UTF-8 (made once, on first use): what content hashes are fed."""
         if self._encoded is None:
-            # Not kept as text too: a replay holds many long documents, and hashes need only the bytes.
-            own = self._canonical if self._canonical is not None else self._members()
-            object.__setattr__(self, "_encoded", own.encode("utf-8"))
+            own = canonical_json({"id": self.id, "kind": self.kind, "label": self.label, "text": self.text,
+                                  "title": self.title})
+            object.__setattr__(self, "_encoded", own[1:-1].encode("utf-8"))
         return self._encoded  # type: ignore[return-value]
 
 
@@ -172,27 +160,13 @@ class Document:
 
     def sections_json(self, parent_id: str | None = None) -> str:
         """Return `canonical_json(self.tree(parent_id))`, built from each section's cached members."""
-        pieces: list[str] = []
-        self._serialise(parent_id, pieces)
-        return "".join(pieces)
-
-    def _serialise(self, parent_id: str | None, out: list[str]) -> None:
-        out.append("[")
-        children, sections = self.children, self.sections
-        for index, child in enumerate(children.get(parent_id, ())):
-            if children.get(child):
-                out.append('{"children":' if index == 0 else ',{"children":')
-                self._serialise(child, out)
-                out.append(",")
-            else:  # a leaf, most sections: no call for its empty list of children
-                out.append('{"children":[],' if index == 0 else ',{"children":[],')
-            out.append(sections[child].canonical_fields)
-            out.append("}")
-        out.append("]")
+        pieces: list[bytes] = []
+        self._encode(parent_id, pieces)
+        return b"".join(pieces).decode("utf-8")
 
     def _encode(self, parent_id: str | None, out: list[bytes]) -> None:
-        # _serialise in UTF-8, from each section's cached bytes: a long document is not encoded again for
-        # every hash of it, only the sections a change replaced.
+        # The tree in canonical JSON and UTF-8, from each section's cached bytes: a long document is not
+        # encoded again for every hash of it, only the sections a change replaced.
         out.append(b"[")
         children, sections = self.children, self.sections
         for index, child in enumerate(children.get(parent_id, ())):
@@ -212,18 +186,20 @@ class Document:
                 + json.dumps(language, ensure_ascii=False) + ',"sections":',
                 ',"title":' + json.dumps(self.title, ensure_ascii=False) + "}")
 
-    def canonical(self, policy_id: str, language: str) -> str:
-        """Return `canonical_json(self.render(policy_id, language))`: the text a content hash covers."""
-        head, tail = self._ends(policy_id, language)
-        return head + self.sections_json() + tail
-
-    def content_hash(self, policy_id: str, language: str) -> str:
-        """Hash the content as rendered for this policy (`events.canonical.content_hash` of `render`)."""
+    def _canonical_bytes(self, policy_id: str, language: str) -> bytes:
         head, tail = self._ends(policy_id, language)
         pieces = [head.encode("utf-8")]
         self._encode(None, pieces)
         pieces.append(tail.encode("utf-8"))
-        return "sha256:" + hashlib.sha256(b"".join(pieces)).hexdigest()
+        return b"".join(pieces)
+
+    def canonical(self, policy_id: str, language: str) -> str:
+        """Return `canonical_json(self.render(policy_id, language))`: the text a content hash covers."""
+        return self._canonical_bytes(policy_id, language).decode("utf-8")
+
+    def content_hash(self, policy_id: str, language: str) -> str:
+        """Hash the content as rendered for this policy (`events.canonical.content_hash` of `render`)."""
+        return "sha256:" + hashlib.sha256(self._canonical_bytes(policy_id, language)).hexdigest()
 
     @classmethod
     def from_tree(cls, title: str, sections: list[dict[str, Any]]) -> Document:

@@ -16,7 +16,7 @@ from sqlalchemy import (Boolean, Column, Connection, Index, Integer, String, Tab
 
 from events import types as ev
 from events.database import Prepared
-from events.document import Document, Section
+from events.document import Document
 from events.policy import TITLE_KEY, apply_change, touched_by
 from events.schema import Position, metadata
 from events.store import StoredEvent, stream_events
@@ -149,56 +149,36 @@ def outline(document: Document, since: dict[str, int], parent_id: str | None = N
             for child in children.get(parent_id, ())]
 
 
-def _walk(nodes: list[Any], since: dict[str, int]) -> None:
-    for section_id, version, below in nodes:
-        since[section_id] = version
-        _walk(below, since)
+def _read_outline(connection: Connection, policy_id: str,
+                  outline_json: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Return the section tree a version's outline describes (as `Document.tree` gives it), and the version
+    of each section's state."""
+    nodes = json.loads(outline_json)
+    since: dict[str, int] = {}
 
+    def walk(items: list[Any]) -> None:
+        for section_id, version, below in items:
+            since[section_id] = version
+            walk(below)
 
-def _named_states(connection: Connection, policy_id: str, since: dict[str, int]) -> dict[str, tuple]:
-    """Return each section's (kind, label, title, text) as the version its outline names set them."""
+    walk(nodes)
     found = {row[1]: row[2:] for row in (_states(connection, policy_id, since) if since else ())}
     if len(found) != len(since):
         missing = ", ".join(sorted(since.keys() - found.keys()))
         raise ProjectionMismatch(f"{policy_id}: no stored state for sections {missing}")
-    return found
-
-
-def outline_tree(connection: Connection, policy_id: str, outline_json: str) -> list[dict[str, Any]]:
-    """Return the section tree a version's outline describes, as `Document.tree` gives it."""
-    nodes = json.loads(outline_json)
-    since: dict[str, int] = {}
-    _walk(nodes, since)
-    states = _named_states(connection, policy_id, since)
 
     def tree(items: list[Any]) -> list[dict[str, Any]]:
         return [{"id": section_id, "kind": state[0], "label": state[1], "title": state[2], "text": state[3],
                  "children": tree(below) if below else []}
-                for section_id, _, below in items for state in (states[section_id],)]
-    return tree(nodes)
+                for section_id, _, below in items for state in (found[section_id],)]
+    return tree(nodes), since
 
 
 def load_document(connection: Connection, policy_id: str, title: str,
                   outline_json: str) -> tuple[Document, dict[str, int]]:
     """Return the document a version's outline describes, and the version of each section's state."""
-    nodes = json.loads(outline_json)
-    since: dict[str, int] = {}
-    children: dict[str | None, tuple[str, ...]] = {}
-    parents: dict[str, str | None] = {}
-
-    def place(items: list[Any], parent_id: str | None) -> None:
-        placed = []
-        for section_id, version, below in items:
-            since[section_id], parents[section_id] = version, parent_id
-            placed.append(section_id)
-            place(below, section_id)
-        if placed or parent_id is None:
-            children[parent_id] = tuple(placed)
-
-    place(nodes, None)
-    states = _named_states(connection, policy_id, since)
-    sections = {sid: Section(sid, *states[sid]) for sid in since}
-    return Document(title=title, sections=sections, children=children, parents=parents), since
+    tree, since = _read_outline(connection, policy_id, outline_json)
+    return Document.from_tree(title, tree), since
 
 
 class ProjectionMismatch(RuntimeError):
@@ -363,7 +343,7 @@ def _version(row: Any, connection: Connection | None = None) -> dict[str, Any]:
         if key in found:
             found[key] = json.loads(found[key])
     if "outline" in found:
-        found["sections"] = outline_tree(connection, found["policy_id"], found.pop("outline"))
+        found["sections"] = _read_outline(connection, found["policy_id"], found.pop("outline"))[0]
     return found
 
 
