@@ -10,16 +10,16 @@ from sqlalchemy import MetaData, insert
 
 import projections
 from events.application import Context, Ledger
-from events.canonical import canonical_json, chain_hash, event_body, format_time, sha256_hex, utcnow
-from events.database import make_engine
-from events.policy import Actor
-from events.schema import create_all
-from events.schema import events as events_table
-from events.signals import appended
+from events.domain.canonical import canonical_json, chain_hash, event_body, format_time, sha256_hex, utcnow
+from events.store.engine import make_engine
+from events.domain.policy import Actor
+from events.store.tables import create_all
+from events.store.tables import events as events_table
+from events.store.signals import appended
 from events.store import EventStore
-from events.streams import stream_for
-from events.types import Meta, SectionAmended
-from service.schema import upgrade
+from events.domain.streams import stream_for
+from events.domain.types import Meta, SectionAmended
+from service.db import upgrade
 
 from . import peer
 from .corpus import Corpus

@@ -52,8 +52,8 @@ def rebuild(url: str) -> dict[str, Any]:
     """Rebuild every read model from the log and report time and memory."""
     from sqlalchemy import func, select
 
-    from events.database import make_engine
-    from events.schema import events
+    from events.store.engine import make_engine
+    from events.store.tables import events
     from events.store import EventStore
     from projections.catalog import policies
     from projections.rebuild import rebuild as run_rebuild
@@ -76,7 +76,7 @@ def rebuild(url: str) -> dict[str, Any]:
 
 def verify(url: str) -> dict[str, Any]:
     """Walk the whole hash chain and report the time it took."""
-    from events.database import make_engine
+    from events.store.engine import make_engine
     from events.store import EventStore
 
     store = EventStore(make_engine(url))

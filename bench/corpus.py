@@ -15,10 +15,11 @@ _SENTENCE_END = re.compile(r"(?<=[.;:!?])\s+")
 
 
 def seed_paths(repo: Path = REPO) -> list[Path]:
-    """Return the seed policies beside the repository, in name order."""
-    paths = sorted((repo.parent / "shared" / "policies").glob(SEED_GLOB))
+    """Return the seed policies the service ships, in name order."""
+    folder = repo / "service" / "content" / "seed"
+    paths = sorted(folder.glob(SEED_GLOB))
     if not paths:
-        raise FileNotFoundError(f"no seed policy under {repo.parent / 'shared' / 'policies'}")
+        raise FileNotFoundError(f"no seed policy under {folder}")
     return paths
 
 

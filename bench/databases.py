@@ -13,7 +13,7 @@ from typing import Iterator
 import sqlalchemy
 from sqlalchemy import Engine, event
 
-from events.database import unreachable
+from events.store.engine import unreachable
 
 POSTGRES_ADMIN_URL = os.environ.get("POLICY_LEDGER_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 # The durability every SQLite figure runs with: what events/database.py sets for the ledger.

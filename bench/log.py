@@ -8,11 +8,11 @@ from typing import Any, Callable, Iterator
 from sqlalchemy import Engine, insert
 
 from events.application import HANDLERS
-from events.canonical import GENESIS_HASH, canonical_json, chain_hash, event_body, format_time, sha256_hex
-from events.policy import Policy
-from events.schema import events as events_table
-from events.streams import stream_for
-from events.types import Meta
+from events.domain.canonical import GENESIS_HASH, canonical_json, chain_hash, event_body, format_time, sha256_hex
+from events.domain.policy import Policy
+from events.store.tables import events as events_table
+from events.domain.streams import stream_for
+from events.domain.types import Meta
 
 from .corpus import Corpus
 from .workload import Clock, Ids, Script, policy_ids

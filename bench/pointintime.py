@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from events.canonical import format_time
-from events.document import Document
-from events.database import make_engine, read_transaction
+from events.domain.canonical import format_time
+from events.domain.document import Document
+from events.store.engine import make_engine, read_transaction
 from projections import versions
-from service.schema import upgrade
+from service.db import upgrade
 
 from .corpus import Corpus
 from .databases import Scratch

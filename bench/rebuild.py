@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from events.canonical import GENESIS_HASH, chain_hash
-from events.database import make_engine
+from events.domain.canonical import GENESIS_HASH, chain_hash
+from events.store.engine import make_engine
 from projections import tables
-from service.schema import upgrade
+from service.db import upgrade
 
 from . import log
 from .corpus import Corpus

@@ -6,10 +6,10 @@ import random
 from typing import Callable
 
 from events.application import Ledger
-from events.database import make_engine
-from events.schema import create_all
+from events.store.engine import make_engine
+from events.store.tables import create_all
 from events.store import EventStore
-from events.streams import stream_for
+from events.domain.streams import stream_for
 
 from . import log, peer
 from .corpus import Corpus

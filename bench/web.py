@@ -17,11 +17,11 @@ from typing import Any, Iterator
 
 import projections
 from events.application import Context, Ledger
-from events.database import make_engine
-from events.policy import Actor
+from events.store.engine import make_engine
+from events.domain.policy import Actor
 from events.store import EventStore
-from service.schema import upgrade
-from service.textformat import parse_policy_text
+from service.db import upgrade
+from service.content.textformat import parse_policy_text
 
 from .corpus import seed_paths
 from .databases import Scratch

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from events.application import Context
-from events.canonical import format_time, parse_time
-from events.policy import Actor, Policy
+from events.domain.canonical import format_time, parse_time
+from events.domain.policy import Actor, Policy
 
 from .corpus import Corpus
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from .canonical import canonical_json, format_time, parse_time, sha256_hex, utcnow
-from .errors import ConcurrencyError, DomainError, InvalidInput
-from .policy import Actor, Policy
+from .domain.canonical import canonical_json, format_time, parse_time, sha256_hex, utcnow
+from .domain.errors import ConcurrencyError, DomainError, InvalidInput
+from .domain.policy import Actor, Policy
 from .store import AppendResult, EventStore
-from .streams import stream_for
-from .types import Meta
+from .domain.streams import stream_for
+from .domain.types import Meta
 
 RETRIES = 5
 

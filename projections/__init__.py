@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from events.signals import appended
+from events.store.signals import appended
 
 from . import audit, catalog, revisions, versions
 

@@ -7,11 +7,11 @@ from typing import Any, Callable
 
 from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, bindparam, insert, or_, select, update
 
-from events import types as ev
-from events.database import Prepared
-from events.schema import Position, metadata
+from events.domain import types as ev
+from events.store.prepared import Prepared
+from events.store.tables import Position, metadata
 from events.store import StoredEvent
-from events.streams import policy_of
+from events.domain.streams import policy_of
 
 from .revisions import revision_approvals, revision_changes, revision_reviews
 from .versions import policy_versions, section_changes

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Integer, String, Table, Text, bindparam, insert, select, update
 
-from events import types as ev
-from events.canonical import format_time, parse_time
-from events.database import Prepared
-from events.schema import Position, metadata
+from events.domain import types as ev
+from events.domain.canonical import format_time, parse_time
+from events.store.prepared import Prepared
+from events.store.tables import Position, metadata
 from events.store import StoredEvent
-from events.streams import policy_of
+from events.domain.streams import policy_of
 
 from . import audit, versions
 

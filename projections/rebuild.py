@@ -5,8 +5,8 @@ from typing import Any, Callable
 
 from sqlalchemy import delete
 
-from events.database import write_transaction
-from events.signals import appended
+from events.store.engine import write_transaction
+from events.store.signals import appended
 from events.store import EventStore
 
 from . import register, tables

@@ -6,13 +6,13 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, bindparam, insert, select, update
 
-from events import types as ev
-from events.canonical import canonical_json
-from events.database import Prepared
-from events.policy import apply_change, touched_by
-from events.schema import Position, metadata
+from events.domain import types as ev
+from events.domain.canonical import canonical_json
+from events.store.prepared import Prepared
+from events.domain.policy import apply_change, touched_by
+from events.store.tables import Position, metadata
 from events.store import StoredEvent
-from events.streams import policy_of
+from events.domain.streams import policy_of
 
 from . import versions
 

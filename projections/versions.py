@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import (Boolean, Column, Connection, Index, Integer, String, Table, Text, bindparam, column, delete,
                         insert, select, values)
 
-from events import types as ev
-from events.database import Prepared
-from events.document import Document
-from events.policy import TITLE_KEY, apply_change, touched_by
-from events.schema import Position, metadata
+from events.domain import types as ev
+from events.store.prepared import Prepared
+from events.domain.document import Document
+from events.domain.policy import TITLE_KEY, apply_change, touched_by
+from events.store.tables import Position, metadata
 from events.store import StoredEvent, stream_events
-from events.streams import policy_of
+from events.domain.streams import policy_of
 
 # Each policy's language and first title, kept here so this read model needs no other.
 version_policies = Table(

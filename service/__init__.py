@@ -7,7 +7,9 @@ from typing import Any, Callable
 from flask import Flask
 from flask_smorest import Api
 
-from . import bootstrap, cli, config, health, observability, problems
+from . import bootstrap, cli, config
+from .http import problems
+from .ops import health, observability
 
 
 class _Flask(Flask):

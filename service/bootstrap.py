@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 
 import projections
 from events.application import Ledger, new_id
-from events.canonical import utcnow
-from events.database import make_engine
+from events.domain.canonical import utcnow
+from events.store.engine import make_engine
 from events.store import EventStore
 
 from .readcache import InForceCache

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, bindparam, select
 
-from events.database import Prepared, ThreadConnection
+from events.store.engine import ThreadConnection
+from events.store.prepared import Prepared
 from projections.catalog import policies
 
 # Where a policy's stream has got to: the only thing a cached answer has to be checked against.

@@ -13,14 +13,14 @@ from flask import request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from events.canonical import format_time
-from events.document import KINDS
-from events.errors import NotFound
-from events.rules import MEANINGS, PARTY_KINDS, PERIODIC_OUTCOMES, ROLES, VERDICTS
+from events.domain.canonical import format_time
+from events.domain.document import KINDS
+from events.domain.errors import NotFound
+from events.domain.rules import MEANINGS, PARTY_KINDS, PERIODIC_OUTCOMES, ROLES, VERDICTS
 
-from events.policy import POLICY_ID as POLICY_ID_RULE
+from events.domain.policy import POLICY_ID as POLICY_ID_RULE
 
-from .http import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
+from .http.conventions import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
 
 MAX_INT = 2**31 - 1
 STATUSES = ("draft", "in_review", "approved", "published", "rejected", "withdrawn")

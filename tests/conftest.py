@@ -8,9 +8,9 @@ from sqlalchemy import Engine
 
 import projections
 from events.application import Ledger
-from events.database import make_engine
+from events.store.engine import make_engine
 from events.store import EventStore
-from service.schema import full_metadata, upgrade
+from service.db import full_metadata, upgrade
 
 from .support import FakeClock, SequentialIds, create_postgres_database, drop_postgres_database, postgres_reason
 
@@ -112,7 +112,7 @@ def runner(app):
 @pytest.fixture
 def tokens(app) -> dict[str, str]:
     """A bearer token per role name in ROLE_USERS (users: dean, reviewer1, qa-director, rector, …)."""
-    from service.auth import add_user
+    from service.accounts import add_user
     engine = app.extensions["policy_ledger"].engine
     return {key: add_user(engine, name, roles) for key, (name, roles) in ROLE_USERS.items()}
 

@@ -7,8 +7,8 @@ from typing import Callable
 
 from sqlalchemy import select
 
-from events.database import make_engine
-from events.schema import events
+from events.store.engine import make_engine
+from events.store.tables import events
 from events.store import EventStore
 from projections.rebuild import rebuild, snapshot
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from events.application import Context, Ledger
-from events.policy import Actor
+from events.domain.policy import Actor
 
 from .support import FakeClock
 

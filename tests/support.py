@@ -8,10 +8,10 @@ from pathlib import Path
 
 import sqlalchemy
 
-from events.database import unreachable
+from events.store.engine import unreachable
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SEED_POLICY = SHARED / "policies" / "oshsu-education-quality-policy.ky.txt"
+# The seed policy as the service ships it (a copy of the one the product was born from).
+SEED_POLICY = Path(__file__).resolve().parents[1] / "service" / "content" / "seed" / "oshsu-education-quality-policy.ky.txt"
 POSTGRES_ADMIN_URL = os.environ.get("POLICY_LEDGER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from events.application import Context
-from events.policy import Actor
+from events.domain.policy import Actor
 
 from .conftest import bearer
 from .lifecycle import ADMIN, run_lifecycle

@@ -19,9 +19,9 @@ _numbers = itertools.count(1)
 def world(request, tmp_path_factory):
     """One app and its users per database for the whole module; each case works on a policy of its own."""
     from service import create_app
-    from service.auth import add_user
+    from service.accounts import add_user
     from service.bootstrap import services
-    from service.schema import upgrade
+    from service.db import upgrade
     if request.param == "sqlite":
         url, drop = f"sqlite:///{tmp_path_factory.mktemp('authz') / 'ledger.sqlite3'}", None
     else:

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from events.application import Context
-from events.policy import Actor
-from events.streams import stream_for
+from events.domain.policy import Actor
+from events.domain.streams import stream_for
 from projections.versions import policy_versions
-from service.checkpoints import generate_key_file, load_key, load_public_key, verify_checkpoint
+from service.evidence.checkpoints import generate_key_file, load_key, load_public_key, verify_checkpoint
 
 from .conftest import bearer
 from .lifecycle import AUTHOR, run_lifecycle

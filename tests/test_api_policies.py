@@ -6,9 +6,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from events.document import Document
+from events.domain.document import Document
 from projections import versions
-from service.textformat import parse_policy_text
+from service.content.textformat import parse_policy_text
 
 from .conftest import bearer
 from .support import SEED_POLICY
@@ -25,7 +25,7 @@ def app(database_url, clock):
     """The app on a fresh database, its ledger on the test's fake clock (so effective dates can be crossed)."""
     from service import create_app
     from service.bootstrap import services
-    from service.schema import upgrade
+    from service.db import upgrade
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "CLOCK": clock})
     with app.app_context():
         upgrade(services().engine)

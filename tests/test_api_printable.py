@@ -46,7 +46,7 @@ def test_a_printable_version_escapes_markup_in_the_text(app, client, tokens):
     assert created.status_code == 201
     ledger = app.extensions["policy_ledger"].ledger
     from events.application import Context
-    from events.policy import Actor
+    from events.domain.policy import Actor
     ledger.handle("adopt_revision", "markup", Context(actor=Actor(name="quality-office", role="admin"),
                                                      reason="adopted"), {"revision_id": created.json["draft_revision_id"]})
     page = client.get("/api/v1/policies/markup/versions/1/print").get_data(as_text=True)

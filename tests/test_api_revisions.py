@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from events.document import Document
+from events.domain.document import Document
 
 from .test_api_policies import PID, app, approve, create, get, ok, post, publish, revise  # noqa: F401
 
@@ -118,7 +118,7 @@ def test_publishing_before_the_approval_rule_is_met_is_a_409_naming_what_is_miss
 ])
 def test_the_author_can_neither_review_nor_approve_nor_publish_their_own_revision(client, tokens, published, step,
                                                                                   who, body, app):
-    from service.auth import add_user
+    from service.accounts import add_user
     engine = app.extensions["policy_ledger"].engine
     everything = add_user(engine, "all-roles", ["author", "reviewer", "approver"])
     rid = revise(client, {**tokens, "author": everything}, PID,

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from events.application import Context, Ledger
-from events.errors import ConcurrencyError, IdempotencyMismatch
-from events.policy import Actor
+from events.domain.errors import ConcurrencyError, IdempotencyMismatch
+from events.domain.policy import Actor
 
 from .lifecycle import AUTHOR, REVIEWER, run_lifecycle
 from .support import SequentialIds

@@ -7,8 +7,8 @@ from datetime import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from events.canonical import TIME_FORMAT, canonical_json, content_hash, event_body, event_body_bytes, format_time
-from events.document import Document
+from events.domain.canonical import TIME_FORMAT, canonical_json, content_hash, event_body, event_body_bytes, format_time
+from events.domain.document import Document
 
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 

@@ -12,10 +12,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from sqlalchemy import func, select
 
 from events.application import Context
-from events.errors import WrongState
-from events.policy import Actor
-from service import checkpoints
-from service.checkpoints import (KeyFileError, generate_key_file, load_key, load_public_key, sign_head,
+from events.domain.errors import WrongState
+from events.domain.policy import Actor
+from service.evidence import checkpoints
+from service.evidence.checkpoints import (KeyFileError, generate_key_file, load_key, load_public_key, sign_head,
                                  verify_checkpoint)
 
 from .conftest import bearer
@@ -140,7 +140,7 @@ def test_without_a_configured_key_the_service_makes_one_under_its_instance_folde
                                                                                               caplog):
     app.instance_path = str(tmp_path / "instance")
     app.config["SIGNING_KEY_FILE"] = None
-    with caplog.at_level(logging.WARNING, logger="service.checkpoints"):
+    with caplog.at_level(logging.WARNING, logger="service.evidence.checkpoints"):
         made = checkpoints.signing_key(app)
     path = tmp_path / "instance" / "signing-key.pem"
     assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -248,7 +248,7 @@ def test_reads_failed_writes_and_a_zero_interval_sign_nothing(writing_app):
 def test_a_checkpoint_that_cannot_be_signed_does_not_undo_the_write(writing_app, tmp_path, caplog):
     writing_app.config["CHECKPOINT_INTERVAL_SECONDS"] = 60
     writing_app.config["SIGNING_KEY_FILE"] = str(tmp_path / "nowhere.pem")
-    with caplog.at_level(logging.ERROR, logger="service.checkpoints"):
+    with caplog.at_level(logging.ERROR, logger="service.evidence.checkpoints"):
         response = writing_app.test_client().post("/test-write")
     assert response.status_code == 201
     assert "could not sign the periodic checkpoint" in caplog.text

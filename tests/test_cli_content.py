@@ -9,15 +9,15 @@ import pytest
 from sqlalchemy import select
 
 from events.application import Context
-from events.canonical import parse_time
-from events.policy import Actor
+from events.domain.canonical import parse_time
+from events.domain.policy import Actor
 from projections.audit import audit_trail
 from projections.revisions import revisions
 from projections import versions
 from projections.versions import policy_versions
 from service.bootstrap import bootstrap
-from service.importing import ImportRequest, import_policy, parse_policy_file
-from service.textformat import parse_policy_text
+from service.content.importing import ImportRequest, import_policy, parse_policy_file
+from service.content.textformat import parse_policy_text
 
 from .support import SEED_POLICY, FakeClock
 

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from events import types as ev
-from events.database import make_engine
-from events.errors import ConcurrencyError
+from events.domain import types as ev
+from events.store.engine import make_engine
+from events.domain.errors import ConcurrencyError
 from events.store import EventStore
-from events.types import Meta
+from events.domain.types import Meta
 
 WRITERS, EACH = 4, 15
 

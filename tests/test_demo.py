@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from events.canonical import parse_time
-from events.errors import AlreadyExists, WrongState
+from events.domain.canonical import parse_time
+from events.domain.errors import AlreadyExists, WrongState
 from events.store import EventStore
 from projections.audit import acknowledgements, periodic_reviews, responsibilities
 from projections.rebuild import rebuild, snapshot
@@ -17,8 +17,9 @@ from projections.revisions import revision_approvals, revision_changes, revision
 from projections.revisions import revisions as revisions_table
 from projections import versions as versions_model
 from projections.versions import policy_versions
-from service import auth, demo
-from service.demo import HistoricalClock, load_demo
+from service import accounts as auth
+from service.content import demo
+from service.content.demo import HistoricalClock, load_demo
 
 DEMO_USERS = {"dean", "head-of-department", "teacher", "reviewer1", "reviewer2", "qa-director", "rector",
               "auditor", "quality-office"}
@@ -248,7 +249,7 @@ def test_replaying_the_log_to_each_versions_position_gives_the_hash_the_live_rea
     """Attested reads: every version of the demo policy names a log position and a content hash, and the
     log replayed to that position yields that same hash."""
     from .conftest import bearer
-    from service.auth import add_user
+    from service.accounts import add_user
     token = add_user(app.extensions["policy_ledger"].engine, "external-auditor", ["auditor"])
     numbers = [v["version"] for v in client.get("/api/v1/policies/oshsu-quality/versions").json["items"]]
     assert numbers == [1, 2]

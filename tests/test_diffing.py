@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.diffing import diff_documents, diff_words, side, tokens
+from service.content.diffing import diff_documents, diff_words, side, tokens
 
 KYRGYZ = st.text(alphabet="абвгдеёжзийклмнңоөпрстуүфхцчшщъыьэюя ҮӨҢ.,;:-–«»\n\t 0123456789", max_size=80)
 

@@ -5,10 +5,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from events import types as ev
-from events.errors import (AlreadyExists, ApprovalRuleNotMet, EventOrderError, Forbidden, InvalidInput, NotFound,
+from events.domain import types as ev
+from events.domain.errors import (AlreadyExists, ApprovalRuleNotMet, EventOrderError, Forbidden, InvalidInput, NotFound,
                            RevisionConflict, SeparationOfDuties, WrongState)
-from events.policy import Actor, Policy
+from events.domain.policy import Actor, Policy
 
 from .support import SequentialIds
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from events.canonical import canonical_json, chain_hash, event_body, sha256_hex
-from events.streams import stream_for
+from events.domain.canonical import canonical_json, chain_hash, event_body, sha256_hex
+from events.domain.streams import stream_for
 from projections.versions import policy_versions
-from service import checkpoints, evidence
-from service.checkpoints import generate_key_file, load_key
+from service.evidence import bundle as evidence, checkpoints
+from service.evidence.checkpoints import generate_key_file, load_key
 
 from .lifecycle import AUTHOR, run_lifecycle
 
@@ -95,8 +95,8 @@ def test_the_bundle_lists_each_published_versions_hash_and_carries_the_verifier(
         hashes = connection.execute(select(policy_versions.c.version, policy_versions.c.content_hash)
                                     .where(policy_versions.c.policy_id == PID).order_by(policy_versions.c.version)).all()
     assert [(v["version"], v["content_hash"]) for v in bundle["versions"]] == [tuple(h) for h in hashes]
-    assert bundle["verifier"] == {"path": "tools/verify_bundle.py",
-                                  "source": (ROOT / "tools" / "verify_bundle.py").read_text(encoding="utf-8")}
+    assert bundle["verifier"] == {"path": "verify_bundle.py",
+                                  "source": (ROOT / "service" / "evidence" / "verify_bundle.py").read_text(encoding="utf-8")}
 
 
 def test_the_bundle_streams_in_chunks_and_ends_at_its_checkpoint_whatever_is_appended_meanwhile(store, key, history,
@@ -113,7 +113,7 @@ def test_the_bundle_streams_in_chunks_and_ends_at_its_checkpoint_whatever_is_app
 
 
 def test_a_bundle_of_an_unknown_policy_is_refused_and_signs_nothing(store, key, history):
-    from events.errors import NotFound
+    from events.domain.errors import NotFound
     with pytest.raises(NotFound):
         evidence.build(store, key, "nowhere")
     assert checkpoints.page(store.engine, None, 10) == []

@@ -12,14 +12,14 @@ from sqlalchemy import MetaData, Table, insert, inspect, select
 from sqlalchemy.exc import DBAPIError
 
 from events.application import Ledger
-from events.canonical import canonical_json
-from events.database import make_engine, write_transaction
-from events.schema import create_all, events, metadata
+from events.domain.canonical import canonical_json
+from events.store.engine import make_engine, write_transaction
+from events.store.tables import create_all, events, metadata
 from events.store import EventStore
 from projections.rebuild import rebuild, snapshot
 from projections import register, tables, versions
 from projections.versions import version_drafts
-from service import schema
+from service import db as schema
 
 from .lifecycle import AUTHOR, QA, RECTOR, run_lifecycle
 from .support import FakeClock, SequentialIds

@@ -11,15 +11,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import delete, func, select
 
 from events.application import Ledger
-from events.schema import events
-from events.signals import appended
+from events.store.tables import events
+from events.store.signals import appended
 from events.store import EventStore
 from projections.catalog import policies
 from projections.rebuild import rebuild
-from service import observability
+from service.ops import observability
 from service.bootstrap import services
-from service.http import context
-from service.security import require
+from service.http.conventions import context
+from service.http.security import require
 
 from .conftest import bearer
 from .lifecycle import AUTHOR, run_lifecycle

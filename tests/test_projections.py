@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
 
-from events.database import Prepared
+from events.store.prepared import Prepared
 
-from events.types import RevisionOpened
+from events.domain.types import RevisionOpened
 from projections import audit, catalog, revisions, versions
 from projections.rebuild import rebuild, snapshot
 
@@ -74,7 +74,7 @@ def test_a_failing_read_model_rolls_the_append_back(ledger, clock, store, monkey
 
     monkeypatch.setitem(audit._ACTIONS, RevisionOpened, broken)
     from events.application import Context
-    from events.policy import Actor
+    from events.domain.policy import Actor
     with pytest.raises(RuntimeError):
         ledger.handle("open_revision", "oshsu-quality", Context(actor=Actor(name="dean", role="author")),
                       {"summary": "x"})
@@ -89,7 +89,7 @@ def failing_statement(sender, *, connection, events, replaying=False, memo=None)
 
 
 def test_a_write_the_database_refuses_rolls_the_append_back_and_leaves_the_writer_usable(ledger, clock, store):
-    from events.signals import appended
+    from events.store.signals import appended
     run_lifecycle(ledger, clock)
     before, live = len(list(store.read_all())), snapshot(store)
     appended.connect(failing_statement)

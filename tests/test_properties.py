@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events.application import Context
-from events.errors import DomainError
-from events.policy import Actor
+from events.domain.errors import DomainError
+from events.domain.policy import Actor
 from projections.rebuild import rebuild, snapshot
 
 PEOPLE = {

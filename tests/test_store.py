@@ -5,10 +5,10 @@ import pytest
 import sqlalchemy
 from sqlalchemy import text
 
-from events import types as ev
-from events.canonical import GENESIS_HASH, canonical_json
-from events.errors import ConcurrencyError, IdempotencyMismatch
-from events.types import Meta
+from events.domain import types as ev
+from events.domain.canonical import GENESIS_HASH, canonical_json
+from events.domain.errors import ConcurrencyError, IdempotencyMismatch
+from events.domain.types import Meta
 
 META = Meta(actor="dean", role="author", occurred_at="2024-01-10T09:00:00.000000Z", reason="тест ү ө ң",
             correlation_id="req-1")

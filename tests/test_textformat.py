@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.textformat import ParsedPolicy, parse_policy_text, render_md, render_txt
+from service.content.textformat import ParsedPolicy, parse_policy_text, render_md, render_txt
 
-SEED_POLICY = Path(__file__).resolve().parents[2] / "shared" / "policies" / "oshsu-education-quality-policy.ky.txt"
+from .support import SEED_POLICY
+
 KYRGYZ_LETTERS = "үөңҮӨҢ"
 FUZZ = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 

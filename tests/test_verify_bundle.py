@@ -11,17 +11,17 @@ from typing import Callable
 import pytest
 from sqlalchemy import select
 
-from events.canonical import canonical_json, chain_hash, sha256_hex
+from events.domain.canonical import canonical_json, chain_hash, sha256_hex
 from projections.versions import policy_versions
-from service import evidence
-from service.checkpoints import SigningKey, generate_key_file, load_key
-from service.textformat import parse_policy_text
+from service.evidence import bundle as evidence
+from service.evidence.checkpoints import SigningKey, generate_key_file, load_key
+from service.content.textformat import parse_policy_text
 
 from .lifecycle import ADMIN, AUTHOR, QA, RECTOR, run_lifecycle
 from .support import SEED_POLICY
 
 ROOT = Path(__file__).resolve().parents[1]
-VERIFIER = ROOT / "tools" / "verify_bundle.py"
+VERIFIER = ROOT / "service" / "evidence" / "verify_bundle.py"
 PID = "oshsu-quality"
 BODY_KEYS = ("data", "meta", "position", "recorded_at", "schema", "stream", "type", "version")
 

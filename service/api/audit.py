@@ -13,14 +13,14 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import Engine
 
-from events.canonical import format_time
-from events.database import read_transaction
-from events.errors import NotFound
+from events.domain.canonical import format_time
+from events.store.engine import read_transaction
+from events.domain.errors import NotFound
 from projections import audit as trail
 
-from .. import evidence
+from ..evidence import bundle as evidence
 from ..bootstrap import services
-from ..http import page
+from ..http.conventions import page
 from .ledger import JSONL, NoQuerySchema, PageQuerySchema, QuerySchema, attachment, auditor_only, store
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1",

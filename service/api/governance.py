@@ -6,13 +6,13 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 
-from events.rules import ROLES
+from events.domain.rules import ROLES
 from projections import catalog, versions
 
 from .. import schemas as s
 from ..bootstrap import services
-from ..http import cached, context, idempotent, make_etag, page
-from ..security import require
+from ..http.conventions import cached, context, idempotent, make_etag, page
+from ..http.security import require
 from .policies import answer, now, policy_row, reading
 
 blp = s.Blueprint("governance", __name__, url_prefix="/api/v1/policies", description=(

@@ -14,10 +14,11 @@ from werkzeug.exceptions import BadRequest
 
 from events.store import EventStore
 
-from .. import checkpoints, evidence, observability
+from ..evidence import bundle as evidence, checkpoints
+from ..ops import observability
 from ..bootstrap import services
-from ..http import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, idempotent, page
-from ..security import require
+from ..http.conventions import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, idempotent, page
+from ..http.security import require
 
 blp = Blueprint("ledger", __name__, url_prefix="/api/v1",
                 description="The event log for auditors: raw events, replay, verification, checkpoints, bundles.")

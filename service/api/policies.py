@@ -9,17 +9,17 @@ from flask import Response, current_app, jsonify, render_template, request, url_
 from flask.views import MethodView
 from sqlalchemy import Connection
 
-from events.canonical import format_time
-from events.database import read_transaction
-from events.errors import NotFound
+from events.domain.canonical import format_time
+from events.store.engine import read_transaction
+from events.domain.errors import NotFound
 from projections import catalog, revisions, versions
 
 from .. import schemas as s
 from ..bootstrap import services
-from ..diffing import diff_documents
-from ..http import cached, context, idempotent, make_etag, page
+from ..content.diffing import diff_documents
+from ..http.conventions import cached, context, idempotent, make_etag, page
 from ..readcache import Rendered
-from ..security import require_reader
+from ..http.security import require_reader
 
 blp = s.Blueprint("policies", __name__, url_prefix="/api/v1/policies", description=(
     "Policies and their published versions. Reads of published content need no token unless the deployment "

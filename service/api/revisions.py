@@ -7,13 +7,13 @@ from flask import Response, url_for
 from flask.views import MethodView
 
 from events.application import Outcome
-from events.errors import NotFound
+from events.domain.errors import NotFound
 from projections import revisions
 
 from .. import schemas as s
 from ..bootstrap import services
-from ..http import cached, context, idempotent, make_etag, page
-from ..security import require
+from ..http.conventions import cached, context, idempotent, make_etag, page
+from ..http.security import require
 from .policies import answer, policy_row, reading
 
 blp = s.Blueprint("revisions", __name__, url_prefix="/api/v1/policies", description=(

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection service.schema hands over, or on sqlalchemy.url when run by hand."""
+"""Alembic environment: runs on the connection service.db hands over, or on sqlalchemy.url when run by hand."""
 from __future__ import annotations
 
 import os
@@ -6,7 +6,7 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from events.database import make_engine, write_transaction
+from events.store.engine import make_engine, write_transaction
 
 config = context.config
 if config.config_file_name is not None and "connection" not in config.attributes:
@@ -15,7 +15,7 @@ if config.config_file_name is not None and "connection" not in config.attributes
 
 def _target_metadata():
     # Every module that owns tables registers them on the one MetaData; autogenerate compares against all of it.
-    from service.schema import full_metadata
+    from service.db import full_metadata
     return full_metadata()
 
 

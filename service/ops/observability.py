@@ -14,12 +14,12 @@ from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry,
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import Connection, Engine, event, func, select
 
-from events.schema import events as events_table
-from events.signals import appended
+from events.store.tables import events as events_table
+from events.store.signals import appended
 from events.store import EventStore, StoredEvent, VerifyResult
 from projections.catalog import policies
 
-from .bootstrap import services
+from service.bootstrap import services
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")

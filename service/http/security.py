@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import current_app, g, request
 from werkzeug.exceptions import Forbidden, Unauthorized
 
-from events.policy import Actor
+from events.domain.policy import Actor
 
-from .auth import Principal, principal_for
-from .bootstrap import services
+from service.accounts import Principal, principal_for
+from service.bootstrap import services
 
 
 def current_principal() -> Principal | None:

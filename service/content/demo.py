@@ -9,16 +9,16 @@ from pathlib import Path
 from sqlalchemy import select
 
 from events.application import Context, Ledger
-from events.canonical import format_time, parse_time, utcnow
-from events.document import Document
-from events.errors import AlreadyExists, WrongState
-from events.policy import Actor
+from events.domain.canonical import format_time, parse_time, utcnow
+from events.domain.document import Document
+from events.domain.errors import AlreadyExists, WrongState
+from events.domain.policy import Actor
 
-from . import auth
-from .bootstrap import bootstrap
+from service import accounts as auth
+from service.bootstrap import bootstrap
 from .importing import ImportRequest, import_policy, parse_policy_file
 
-SEED_FILE = Path(__file__).with_name("oshsu-education-quality-policy.ky.txt")
+SEED_FILE = Path(__file__).parent / "seed" / "oshsu-education-quality-policy.ky.txt"
 POLICY_ID = "oshsu-quality"
 TOKENS_FILE = "demo-tokens.txt"
 DATABASE_LINE = "# Policy Ledger demo users of the database "

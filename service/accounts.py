@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Column, Connection, Engine, ForeignKey, String, Table, Text, delete, insert, select
 
-from events.canonical import format_time, utcnow
-from events.errors import AlreadyExists, InvalidInput, NotFound
-from events.rules import ROLES
-from events.schema import metadata
+from events.domain.canonical import format_time, utcnow
+from events.domain.errors import AlreadyExists, InvalidInput, NotFound
+from events.domain.rules import ROLES
+from events.store.tables import metadata
 
 users = Table(
     "users", metadata,

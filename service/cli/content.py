@@ -15,14 +15,14 @@ from flask.cli import with_appcontext
 from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import DBAPIError
 
-from events.canonical import format_time, parse_time, utcnow
-from events.document import Document
-from events.errors import DomainError
+from events.domain.canonical import format_time, parse_time, utcnow
+from events.domain.document import Document
+from events.domain.errors import DomainError
 from projections import versions
 
-from . import demo, importing
-from .bootstrap import services
-from .textformat import render_md, render_txt
+from service.content import demo, importing
+from service.bootstrap import services
+from service.content.textformat import render_md, render_txt
 
 PROGRESS_THRESHOLD = 200  # sections; below this an import is over before a bar would draw
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -10,10 +10,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from events.errors import DomainError
+from events.domain.errors import DomainError
 
-from . import checkpoints, evidence
-from .bootstrap import services
+from service.evidence import bundle as evidence, checkpoints
+from service.bootstrap import services
 
 
 @click.group("keys")

@@ -10,21 +10,21 @@ from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Engine, func, select
 
-from events import schema
-from events.canonical import canonical_json, event_body, format_time, sha256_hex
-from events.database import read_transaction
-from events.errors import InvalidInput, NotFound
-from events.policy import Policy, PublishedVersion
+from events.store import tables as schema
+from events.domain.canonical import canonical_json, event_body, format_time, sha256_hex
+from events.store.engine import read_transaction
+from events.domain.errors import InvalidInput, NotFound
+from events.domain.policy import Policy, PublishedVersion
 from events.store import BATCH, EventStore
-from events.streams import stream_for
+from events.domain.streams import stream_for
 from projections.versions import policy_versions
 
 from .checkpoints import SigningKey, sign_head
 
 FORMAT = "policy-ledger-evidence-bundle/1"
-VERIFIER_PATH = "tools/verify_bundle.py"
+VERIFIER_PATH = "verify_bundle.py"
 # The bundle carries the verifier as the source tree holds it; the service runs from its source tree.
-VERIFIER_FILE = Path(__file__).resolve().parents[1] / VERIFIER_PATH
+VERIFIER_FILE = Path(__file__).with_name(VERIFIER_PATH)
 _E = schema.events
 
 

@@ -11,10 +11,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
-from events.database import write_transaction
+from events.store.engine import write_transaction
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-# The revision that holds the schema `events.schema.create_all` made before migrations existed.
+# The revision that holds the schema `events.store.tables.create_all` made before migrations existed.
 INITIAL_REVISION = "0001"
 VERSION_TABLE = "alembic_version"
 
@@ -22,9 +22,11 @@ VERSION_TABLE = "alembic_version"
 def full_metadata() -> MetaData:
     """Return the one MetaData with every table registered on it (log, read models, service tables)."""
     import projections  # noqa: F401  (each read-model module registers its tables on import)
-    from events.schema import metadata
+    from events.store.tables import metadata
 
-    from . import auth, checkpoints, http  # noqa: F401  (the service's own tables)
+    from service import accounts  # noqa: F401  (the service's own tables)
+    from service.evidence import checkpoints  # noqa: F401
+    from service.http import conventions  # noqa: F401
     return metadata
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, jsonify
 from sqlalchemy import text
 
-from .bootstrap import services
-from .problems import problem
-from .schema import current_revision, head_revision
+from service.bootstrap import services
+from service.http.problems import problem
+from service.db import current_revision, head_revision
 
 health = Blueprint("health", __name__)
 

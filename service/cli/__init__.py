@@ -10,12 +10,15 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
-from events.errors import DomainError
+from events.domain.errors import DomainError
 
-from . import auth, cli_content, cli_evidence, observability, schema
-from .bootstrap import services
+from service import accounts as auth, db as schema
+from service.ops import observability
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from . import content as cli_content, evidence as cli_evidence
+from service.bootstrap import services
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def fail(message: str) -> None:
@@ -135,7 +138,7 @@ def _set_database(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 def _create_app() -> Flask:
-    from . import create_app
+    from service import create_app
     return create_app()
 
 

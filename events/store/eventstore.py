@@ -11,13 +11,14 @@ from sqlalchemy import Connection, Engine, LargeBinary, bindparam, func, insert,
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from . import schema
-from .canonical import (GENESIS_HASH, canonical_json, chain_hash, event_body, event_body_bytes, format_time, sha256_hex,
+from . import tables as schema
+from ..domain.canonical import (GENESIS_HASH, canonical_json, chain_hash, event_body, event_body_bytes, format_time, sha256_hex,
                         utcnow)
-from .database import Prepared, Writer, pipelined, read_transaction
-from .errors import ConcurrencyError, IdempotencyMismatch, InvalidInput
+from .engine import Writer, pipelined, read_transaction
+from .prepared import Prepared
+from ..domain.errors import ConcurrencyError, IdempotencyMismatch, InvalidInput
 from .signals import appended
-from .types import Event, Meta, from_record
+from ..domain.types import Event, Meta, from_record
 
 BATCH = 2000
 VERIFY_BATCH = 10_000

@@ -8,7 +8,7 @@ from flask import Flask, Response, json, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from events import errors as domain
+from events.domain import errors as domain
 
 log = logging.getLogger(__name__)
 

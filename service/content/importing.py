@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from events.application import Context, Ledger
-from events.canonical import format_time
-from events.document import validate_section_fields
-from events.errors import InvalidInput
-from events.policy import POLICY_ID, Actor
+from events.domain.canonical import format_time
+from events.domain.document import validate_section_fields
+from events.domain.errors import InvalidInput
+from events.domain.policy import POLICY_ID, Actor
 
-from . import schemas
+from service import schemas
 from .textformat import ImportSummary, ParsedPolicy, parse_policy_text
 
 LANGUAGE = re.compile(schemas.LANGUAGE)  # the HTTP API's rule, matched in full

@@ -14,11 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest, PreconditionFailed
 
 from events.application import Context
-from events.canonical import format_time, utcnow
-from events.errors import IdempotencyMismatch
-from events.schema import metadata
+from events.domain.canonical import format_time, utcnow
+from events.domain.errors import IdempotencyMismatch
+from events.store.tables import metadata
 
-from .bootstrap import services
+from service.bootstrap import services
 from .security import actor
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500

@@ -19,10 +19,10 @@ from flask import Flask, current_app, request
 from flask.wrappers import Response
 from sqlalchemy import Column, Connection, Engine, Index, Integer, String, Table, insert, select
 
-from events.canonical import canonical_json, format_time, parse_time
-from events.database import read_transaction, write_transaction
-from events.errors import WrongState
-from events.schema import Position, metadata
+from events.domain.canonical import canonical_json, format_time, parse_time
+from events.store.engine import read_transaction, write_transaction
+from events.domain.errors import WrongState
+from events.store.tables import Position, metadata
 from events.store import EventStore
 
 log = logging.getLogger(__name__)
@@ -237,7 +237,7 @@ def checkpoint_after_write(response: Response) -> Response:
     interval = current_app.config.get("CHECKPOINT_INTERVAL_SECONDS") or 0
     if interval <= 0 or request.method not in WRITE_METHODS or response.status_code >= 400:
         return response
-    from .bootstrap import services
+    from service.bootstrap import services
     try:
         made = sign_head(services().store, signing_key(), older_than=timedelta(seconds=interval))
     except Exception:  # the write itself succeeded; a checkpoint that could not be signed must not undo its answer
