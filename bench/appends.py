@@ -19,6 +19,7 @@ from events.store.signals import appended
 from events.store import EventStore
 from events.domain.streams import stream_for
 from events.domain.types import Meta, SectionAmended
+from events.domain import commands as cmd
 from service.db import upgrade
 
 from . import peer
@@ -190,7 +191,7 @@ class Draft:
 
 
 def command_runner(url: str, work: Amendments, count: int) -> Callable[[], float]:
-    """The full command path: Ledger.handle('change_revision') loads, checks the rules, appends, projects."""
+    """The full command path: Ledger.handle(ChangeRevision) loads, checks the rules, appends, projects."""
     engine = make_engine(url)
     upgrade(engine)
     projections.register()
@@ -198,9 +199,7 @@ def command_runner(url: str, work: Amendments, count: int) -> Callable[[], float
     author = Context(actor=Actor(name="dean", role="author"))
     drafts: dict[str, Draft] = {}
     for pid in work.policies:
-        draft = ledger.handle("create_policy", pid, author, {
-            "id": pid, "title": work.corpus.title, "language": "ky", "review_interval_days": 365,
-            "sections": sections(work.corpus, work.rng)}).result["draft_revision_id"]
+        draft = ledger.handle(cmd.CreatePolicy(policy_id=pid, title=work.corpus.title, language="ky", review_interval_days=365, sections=cmd.section_drafts(sections(work.corpus, work.rng))), author).result["draft_revision_id"]
         preview = ledger.load(pid).revisions[draft].preview
         drafts[pid] = Draft(draft, {sid: s.text for sid, s in preview.sections.items() if s.kind != "heading"})
 
@@ -211,12 +210,12 @@ def command_runner(url: str, work: Amendments, count: int) -> Callable[[], float
             section = work.rng.choice(sorted(draft.texts))
             text = event.text if event.text != draft.texts[section] else event.text + "."
             draft.texts[section] = text
-            batch.append((pid, {"revision_id": draft.revision_id,
-                                "changes": [{"op": "amend", "section_id": section, "text": text}]}))
+            batch.append(cmd.ChangeRevision(policy_id=pid, revision_id=draft.revision_id,
+                                            changes=(cmd.AmendSection(section_id=section, text=text),)))
 
         def go() -> None:
-            for pid, payload in batch:
-                ledger.handle("change_revision", pid, author, payload)
+            for command in batch:
+                ledger.handle(command, author)
         return rate(count, go)
     return run
 
@@ -253,7 +252,7 @@ def measure(scratch: Scratch, corpus: Corpus, *, policies: int, count: int, roun
                    "SQLAlchemy Core", threshold=0.5),
             Figure(group, "full command path vs SQLAlchemy Core", "events/s", rates["command"],
                    rates["SQLAlchemy Core"], "SQLAlchemy Core", threshold=1 / 3,
-                   note="Ledger.handle('change_revision', one amend): load + fold, rules, append, 4 read models"),
+                   note="Ledger.handle(ChangeRevision, one amend): load + fold, rules, append, 4 read models"),
             Figure(group, "full command path vs our store", "events/s", rates["command"], rates["store"],
                    "our store", note="what loading, rules and read models cost on top of the append"),
         ]

@@ -58,7 +58,7 @@ def generate(policies: int, events: int, seed: int, corpus: Corpus) -> Iterator[
     """Yield the log's rows in position order, each chained to the one before, as EventStore.append writes them."""
     position, prev_hash, last_time = 0, GENESIS_HASH, ""
     for pid, command, now, ids, policy, script in commands(policies, events, seed, corpus):
-        result = HANDLERS[command.name](policy, command.context, command.payload, now, ids)
+        result = HANDLERS[type(command.command)](policy, command.command, command.context, now, ids)
         script.observe(command, result)
         meta = Meta(actor=command.context.actor.name, role=command.context.actor.role, occurred_at=format_time(now),
                     reason=command.context.reason, correlation_id=ids("req"))

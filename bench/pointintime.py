@@ -11,7 +11,7 @@ from sqlalchemy import Engine, insert
 from events.domain.canonical import format_time
 from events.domain.document import Document
 from events.store.engine import make_engine, read_transaction
-from projections import versions
+from projections import documents as versions
 from service.db import upgrade
 
 from .corpus import Corpus

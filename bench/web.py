@@ -20,6 +20,8 @@ from events.application import Context, Ledger
 from events.store.engine import make_engine
 from events.domain.policy import Actor
 from events.store import EventStore
+from events.domain import commands as cmd
+from events.domain.canonical import parse_time
 from service.db import upgrade
 from service.content.textformat import parse_policy_text
 
@@ -50,12 +52,8 @@ def prepare(url: str) -> None:
     ledger = Ledger(store=EventStore(engine))
     parsed = parse_policy_text(seed_paths()[0].read_text(encoding="utf-8"))
     author = Context(actor=Actor(name="dean", role="author"))
-    draft = ledger.handle("create_policy", POLICY_ID, author, {
-        "id": POLICY_ID, "title": parsed.title, "language": "ky", "review_interval_days": 365,
-        "sections": parsed.sections}).result["draft_revision_id"]
-    ledger.handle("adopt_revision", POLICY_ID,
-                  Context(actor=Actor(name="quality-office", role="admin"), reason="бекитилген редакция"),
-                  {"revision_id": draft, "effective_from": "2019-09-01T00:00:00Z"})
+    draft = ledger.handle(cmd.CreatePolicy(policy_id=POLICY_ID, title=parsed.title, language="ky", review_interval_days=365, sections=cmd.section_drafts(parsed.sections)), author).result["draft_revision_id"]
+    ledger.handle(cmd.AdoptRevision(policy_id=POLICY_ID, revision_id=draft, effective_from=parse_time("2019-09-01T00:00:00Z")), Context(actor=Actor(name="quality-office", role="admin"), reason="бекитилген редакция"))
     engine.dispose()
 
 

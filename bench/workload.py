@@ -7,8 +7,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from events.application import Context
+from events.domain import commands as cmd
 from events.domain.canonical import format_time, parse_time
 from events.domain.policy import Actor, Policy
+from events.domain.rules import ApprovalRule
 
 from .corpus import Corpus
 
@@ -25,11 +27,10 @@ SECTION_TEXT, AMEND_TEXT, COMMENT_TEXT = 400, 800, 600
 
 @dataclass(frozen=True)
 class Command:
-    """One command as the ledger takes it."""
+    """One command as the ledger takes it, with who gives it."""
 
-    name: str
+    command: cmd.Command
     context: Context
-    payload: dict[str, Any]
 
 
 def context(name: str, role: str, reason: str | None = None) -> Context:
@@ -67,18 +68,18 @@ class Script:
         if not policy.exists:
             self.author = rng.choice(AUTHORS)
             tree = sections(self.corpus, rng)
-            return Command("create_policy", context(self.author, "author"), {
-                "id": self.policy_id, "title": self.corpus.title, "language": "ky",
-                "review_interval_days": 365, "approval_rule": {"approvals": 2, "roles": ["approver"]},
-                "sections": tree if _count(tree) + 2 <= budget else None})
+            return Command(cmd.CreatePolicy(
+                policy_id=self.policy_id, title=self.corpus.title, language="ky", review_interval_days=365,
+                approval_rule=ApprovalRule(approvals=2, roles=("approver",)),
+                sections=cmd.section_drafts(tree) if _count(tree) + 2 <= budget else ()), context(self.author, "author"))
         if not policy.versions and self.open_revision is None:
             return self._open(policy)
         if not policy.versions:
             rev = policy.revisions[self.open_revision]
             if not rev.changes:
                 return self._change(policy, rev, budget)
-            return Command("adopt_revision", ADMIN, {"revision_id": rev.id,
-                                                     "effective_from": format_time(now - timedelta(days=30))})
+            return Command(cmd.AdoptRevision(policy_id=self.policy_id, revision_id=rev.id,
+                                             effective_from=parse_time(format_time(now - timedelta(days=30)))), ADMIN)
         rev = policy.revisions.get(self.open_revision) if self.open_revision else None
         if rev is None or rev.final:
             return self._idle(policy, now)
@@ -86,10 +87,10 @@ class Script:
             if self.changes_wanted > 0 or not rev.changes:
                 return self._change(policy, rev, budget)
             if rng.random() < 0.03:
-                return Command("withdraw_revision", context(rev.author, "author", "Өзгөртүүнүн кереги жок"),
-                               {"revision_id": rev.id})
-            return Command("submit_revision", context(rev.author, "author"),
-                           {"revision_id": rev.id, "reviewers": list(rng.sample(REVIEWERS, 2))})
+                return Command(cmd.WithdrawRevision(policy_id=self.policy_id, revision_id=rev.id),
+                               context(rev.author, "author", "Өзгөртүүнүн кереги жок"))
+            return Command(cmd.SubmitRevision(policy_id=self.policy_id, revision_id=rev.id,
+                                              reviewers=tuple(rng.sample(REVIEWERS, 2))), context(rev.author, "author"))
         if rev.status == "in_review":
             verdicts = rev.latest_verdicts()
             pending = [r for r in rev.reviewers if verdicts.get(r) != "approve"]
@@ -97,34 +98,34 @@ class Script:
                 changes = rng.random() < 0.1
                 if changes:
                     self.changes_wanted = 1
-                return Command("review_revision", context(pending[0], "reviewer"), {
-                    "revision_id": rev.id, "verdict": "request_changes" if changes else "approve",
-                    "comment": self.corpus.text(rng, COMMENT_TEXT)})
+                return Command(cmd.ReviewRevision(
+                    policy_id=self.policy_id, revision_id=rev.id, verdict="request_changes" if changes else "approve",
+                    comment=self.corpus.text(rng, COMMENT_TEXT)), context(pending[0], "reviewer"))
             signed = {s.approver for s in rev.signatures if s.content_hash == rev.content_hash}
             unsigned = [a for a in APPROVERS if a[0] not in signed]
             if len(signed) + 1 >= policy.rule.approvals and budget < 2:
                 return self._idle(policy, now, single=True)
             name, meaning = unsigned[0]
-            return Command("approve_revision", context(name, "approver"), {
-                "revision_id": rev.id, "meaning": meaning, "comment": self.corpus.text(rng, COMMENT_TEXT)})
+            return Command(cmd.ApproveRevision(policy_id=self.policy_id, revision_id=rev.id, meaning=meaning,
+                                               comment=self.corpus.text(rng, COMMENT_TEXT)), context(name, "approver"))
         # approved: publish, effective from a date on or after the newest version's
         name = rng.choice(APPROVERS)[0]
         after = max(parse_time(policy.versions[-1].effective_from) + timedelta(seconds=1), now)
         effective = after + timedelta(days=rng.randint(0, 45))
-        return Command("publish_revision", context(name, "approver"), {
-            "revision_id": rev.id, "effective_from": format_time(effective)})
+        return Command(cmd.PublishRevision(policy_id=self.policy_id, revision_id=rev.id,
+                                           effective_from=parse_time(format_time(effective))), context(name, "approver"))
 
     def observe(self, command: Command, result: dict[str, Any]) -> None:
         """Remember what a command answered (the ids it made)."""
-        if command.name == "open_revision":
+        if isinstance(command.command, cmd.OpenRevision):
             self.open_revision = result["revision_id"]
             self.changes_wanted = self.rng.randint(1, 3)
-        elif command.name == "create_policy" and result.get("draft_revision_id"):
+        elif isinstance(command.command, cmd.CreatePolicy) and result.get("draft_revision_id"):
             self.open_revision = result["draft_revision_id"]
 
     def _open(self, policy: Policy) -> Command:
-        return Command("open_revision", context(self.rng.choice(AUTHORS), "author"),
-                       {"summary": self.corpus.text(self.rng, 120)})
+        author = context(self.rng.choice(AUTHORS), "author")
+        return Command(cmd.OpenRevision(policy_id=self.policy_id, summary=self.corpus.text(self.rng, 120)), author)
 
     def _idle(self, policy: Policy, now: datetime, single: bool = False) -> Command:
         """Between revisions: acknowledgements, periodic reviews, responsibilities, or a new draft."""
@@ -136,23 +137,27 @@ class Script:
                 person = rng.choice(STAFF)
                 if (person, version) not in self.acknowledged and (person, version) not in policy.acknowledgements:
                     self.acknowledged.add((person, version))
-                    return Command("acknowledge_version", context(person, "author"), {"version": version})
-            return Command("record_periodic_review", context(APPROVERS[0][0], "approver"), {
-                "outcome": "no_change", "notes": self.corpus.text(rng, COMMENT_TEXT)})
+                    return Command(cmd.AcknowledgeVersion(policy_id=self.policy_id, version=version),
+                                   context(person, "author"))
+            return Command(cmd.RecordPeriodicReview(policy_id=self.policy_id, outcome="no_change",
+                                                    notes=self.corpus.text(rng, COMMENT_TEXT)),
+                           context(APPROVERS[0][0], "approver"))
         if roll < 0.5:
-            return Command("record_periodic_review", context(APPROVERS[0][0], "approver"), {
-                "outcome": rng.choice(("no_change", "revision_needed")), "notes": self.corpus.text(rng, COMMENT_TEXT)})
+            outcome = rng.choice(("no_change", "revision_needed"))
+            return Command(cmd.RecordPeriodicReview(policy_id=self.policy_id, outcome=outcome,
+                                                    notes=self.corpus.text(rng, COMMENT_TEXT)),
+                           context(APPROVERS[0][0], "approver"))
         if roll < 0.55:
             section = rng.choice(sorted(policy.document_at(policy.latest_version).sections))
-            return Command("assign_responsibility", ADMIN, {
-                "party": rng.choice(("Сапат бөлүмү", "Окуу бөлүмү", "Илимий кеңеш")), "party_kind": "unit",
-                "section_id": section, "duty": "responsible"})
+            return Command(cmd.AssignResponsibility(
+                policy_id=self.policy_id, party=rng.choice(("Сапат бөлүмү", "Окуу бөлүмү", "Илимий кеңеш")),
+                party_kind="unit", section_id=section, duty="responsible"), ADMIN)
         return self._open(policy)
 
     def _change(self, policy: Policy, rev: Any, budget: int) -> Command:
         rng = self.rng
         doc = rev.preview
-        ops = []
+        ops: list[cmd.Change] = []
         used: set[str] = set()
         for _ in range(min(rng.choice((1, 1, 2, 3)), budget)):
             leaves = [sid for sid, s in doc.sections.items() if not doc.children.get(sid) and sid not in used]
@@ -165,19 +170,20 @@ class Script:
                 text = self.corpus.text(rng, AMEND_TEXT)
                 while text == doc.sections[target].text:
                     text = self.corpus.text(rng, AMEND_TEXT)
-                ops.append({"op": "amend", "section_id": target, "text": text})
+                ops.append(cmd.AmendSection(section_id=target, text=text))
             elif roll < 0.95 or len(doc.sections) < 20:
                 anchor = rng.choice(leaves)
-                ops.append({"op": "add", "parent_id": doc.parents[anchor], "after_id": anchor, "kind": "item",
-                            "label": "•", "text": self.corpus.text(rng, AMEND_TEXT)})
+                ops.append(cmd.AddSection(parent_id=doc.parents[anchor], after_id=anchor, kind="item", label="•",
+                                          text=self.corpus.text(rng, AMEND_TEXT)))
                 used.add(anchor)
                 break  # later ops would not see the new id; one add per command keeps the plan simple
             else:
                 target = rng.choice(leaves)
                 used.add(target)
-                ops.append({"op": "remove", "section_id": target})
+                ops.append(cmd.RemoveSection(section_id=target))
         self.changes_wanted = max(0, self.changes_wanted - 1)
-        return Command("change_revision", context(rev.author, "author"), {"revision_id": rev.id, "changes": ops})
+        return Command(cmd.ChangeRevision(policy_id=self.policy_id, revision_id=rev.id, changes=tuple(ops)),
+                       context(rev.author, "author"))
 
 
 def _count(tree: list[dict[str, Any]]) -> int:

@@ -1,6 +1,7 @@
 """Use cases: load a policy, run one command under its rules, append what it recorded."""
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import threading
 from collections import OrderedDict
@@ -8,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from .domain.canonical import canonical_json, format_time, parse_time, sha256_hex, utcnow
-from .domain.errors import ConcurrencyError, DomainError, InvalidInput
+from .domain import commands as cmd
+from .domain.canonical import canonical_json, format_time, sha256_hex, utcnow
+from .domain.errors import ConcurrencyError, DomainError
 from .domain.policy import Actor, Policy
 from .store import AppendResult, EventStore
 from .domain.streams import stream_for
@@ -47,114 +49,109 @@ class Outcome:
         return bool(self.append and self.append.replayed)
 
 
-Handler = Callable[[Policy, Context, dict[str, Any], datetime, Callable[[str], str]], dict[str, Any]]
+IdFactory = Callable[[str], str]
+Handler = Callable[[Policy, Any, Context, datetime, IdFactory], dict[str, Any]]
 
 
-def _time(payload: dict[str, Any], key: str) -> datetime | None:
-    value = payload.get(key)
-    if value is None or isinstance(value, datetime):
-        return value
-    try:
-        return parse_time(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{key} must be an RFC 3339 time with an offset", field=key) from None
+def _create(p: Policy, c: cmd.CreatePolicy, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    return {"draft_revision_id": p.create(c, owner=ctx.actor.name, ids=ids, now=now)}
 
 
-def _create(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
-    draft = p.create(policy_id=a["id"], title=a.get("title"), language=a.get("language"), owner=c.actor.name,
-                     review_interval_days=a.get("review_interval_days"), approval_rule=a.get("approval_rule"),
-                     sections=a.get("sections"), summary=a.get("summary") or "Initial text", ids=ids, now=now)
-    return {"draft_revision_id": draft}
+def _open(p: Policy, c: cmd.OpenRevision, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    return {"revision_id": p.open_revision(c, author=ctx.actor.name, ids=ids, now=now)}
 
 
-def _open(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
-    return {"revision_id": p.open_revision(author=c.actor.name, summary=a.get("summary", ""),
-                                           base_version=a.get("base_version"), ids=ids, now=now)}
+def _change(p: Policy, c: cmd.ChangeRevision, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    return {"section_ids": p.change(c, actor=ctx.actor, ids=ids, now=now)}
 
 
-def _change(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
-    return {"section_ids": p.change(actor=c.actor, revision_id=a["revision_id"], ops=a.get("changes"),
-                                    ids=ids, now=now)}
-
-
-def _submit(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
-    p.submit(actor=c.actor, revision_id=a["revision_id"], reviewers=a.get("reviewers", []), now=now)
+def _submit(p: Policy, c: cmd.SubmitRevision, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    p.submit(c, actor=ctx.actor, now=now)
     return {}
 
 
-def _review(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
-    p.review(actor=c.actor, revision_id=a["revision_id"], verdict=a.get("verdict"), comment=a.get("comment", ""),
-             now=now)
+def _review(p: Policy, c: cmd.ReviewRevision, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    p.review(c, actor=ctx.actor, now=now)
     return {}
 
 
-def _approve(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
-    p.approve(actor=c.actor, revision_id=a["revision_id"], meaning=a.get("meaning"), comment=a.get("comment", ""),
-              now=now)
+def _approve(p: Policy, c: cmd.ApproveRevision, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    p.approve(c, actor=ctx.actor, now=now)
     return {}
 
 
-def _publish(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
-    effective = _time(a, "effective_from") or now
-    version = p.publish(actor=c.actor, revision_id=a["revision_id"], effective_from=effective, reason=c.reason,
-                        editorial=bool(a.get("editorial", False)), now=now)
+def _publish(p: Policy, c: cmd.PublishRevision, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    version = p.publish(c, actor=ctx.actor, reason=ctx.reason, now=now)
     return {"version": version, "effective_from": p.versions[-1].effective_from}
 
 
-def _adopt(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
-    effective = _time(a, "effective_from") or now
-    version = p.adopt(actor=c.actor, revision_id=a["revision_id"], effective_from=effective, reason=c.reason,
-                      now=now)
+def _adopt(p: Policy, c: cmd.AdoptRevision, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    version = p.adopt(c, reason=ctx.reason, now=now)
     return {"version": version, "effective_from": p.versions[-1].effective_from}
 
 
-def _reject(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
-    p.reject(actor=c.actor, revision_id=a["revision_id"], reason=c.reason, now=now)
+def _reject(p: Policy, c: cmd.RejectRevision, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    p.reject(c, actor=ctx.actor, reason=ctx.reason, now=now)
     return {}
 
 
-def _withdraw(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
-    p.withdraw(actor=c.actor, revision_id=a["revision_id"], reason=c.reason, now=now)
+def _withdraw(p: Policy, c: cmd.WithdrawRevision, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    p.withdraw(c, actor=ctx.actor, reason=ctx.reason, now=now)
     return {}
 
 
-def _assign(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
-    return {"assignment_id": p.assign(party=a.get("party"), party_kind=a.get("party_kind", "person"),
-                                      section_id=a.get("section_id"), duty=a.get("duty"),
-                                      valid_from=_time(a, "valid_from"), ids=ids, now=now)}
+def _assign(p: Policy, c: cmd.AssignResponsibility, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    return {"assignment_id": p.assign(c, ids=ids, now=now)}
 
 
-def _revoke(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
-    p.revoke(assignment_id=a.get("assignment_id"), valid_to=_time(a, "valid_to"), now=now)
-    return {"assignment_id": a.get("assignment_id")}
+def _revoke(p: Policy, c: cmd.RevokeResponsibility, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    p.revoke(c, now=now)
+    return {"assignment_id": c.assignment_id}
 
 
-def _periodic(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
-    return {"review_id": p.record_periodic_review(outcome=a.get("outcome"), notes=a.get("notes", ""), ids=ids,
-                                                  now=now)}
+def _periodic(p: Policy, c: cmd.RecordPeriodicReview, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    return {"review_id": p.record_periodic_review(c, ids=ids, now=now)}
 
 
-def _acknowledge(p: Policy, c: Context, a: dict[str, Any], now: datetime, ids) -> dict[str, Any]:
-    p.acknowledge(person=c.actor.name, version=a.get("version"), now=now)
-    return {"version": a.get("version")}
+def _acknowledge(p: Policy, c: cmd.AcknowledgeVersion, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    p.acknowledge(c, person=ctx.actor.name, now=now)
+    return {"version": c.version}
 
 
-HANDLERS: dict[str, Handler] = {
-    "create_policy": _create,
-    "open_revision": _open,
-    "change_revision": _change,
-    "submit_revision": _submit,
-    "review_revision": _review,
-    "approve_revision": _approve,
-    "publish_revision": _publish,
-    "adopt_revision": _adopt,
-    "reject_revision": _reject,
-    "withdraw_revision": _withdraw,
-    "assign_responsibility": _assign,
-    "revoke_responsibility": _revoke,
-    "record_periodic_review": _periodic,
-    "acknowledge_version": _acknowledge,
+HANDLERS: dict[type[cmd.Command], Handler] = {
+    cmd.CreatePolicy: _create,
+    cmd.OpenRevision: _open,
+    cmd.ChangeRevision: _change,
+    cmd.SubmitRevision: _submit,
+    cmd.ReviewRevision: _review,
+    cmd.ApproveRevision: _approve,
+    cmd.PublishRevision: _publish,
+    cmd.AdoptRevision: _adopt,
+    cmd.RejectRevision: _reject,
+    cmd.WithdrawRevision: _withdraw,
+    cmd.AssignResponsibility: _assign,
+    cmd.RevokeResponsibility: _revoke,
+    cmd.RecordPeriodicReview: _periodic,
+    cmd.AcknowledgeVersion: _acknowledge,
 }
+
+
+def _plain(value: Any) -> Any:
+    """Return a command's value as JSON values, for its idempotency fingerprint."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"type": type(value).__name__, **{f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, cmd.Keep):
+        return {"keep": True}
+    return value
+
+
+def fingerprint(command: cmd.Command, actor: str) -> str:
+    """Return what tells one request apart from another under the same idempotency key."""
+    return sha256_hex(canonical_json([_plain(command), actor]))
 
 
 @dataclass
@@ -194,7 +191,7 @@ class Ledger:
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
 
-    def handle(self, command: str, policy_id: str, context: Context, payload: dict[str, Any]) -> Outcome:
+    def handle(self, command: cmd.Command, context: Context) -> Outcome:
         """Run one command against one policy and append its events atomically.
 
         The command is decided on this process's cached fold without reading the log first: the append
@@ -202,11 +199,12 @@ class Ledger:
         and the command is decided again on fresh state (never merged blindly). A refusal decided on an
         unread cache is likewise decided again on fresh state before it is believed.
         """
-        handler = HANDLERS[command]
-        fingerprint = None
+        handler = HANDLERS[type(command)]
+        policy_id = command.policy_id
+        request = None
         if context.idempotency_key is not None:
-            fingerprint = sha256_hex(canonical_json([command, policy_id, context.actor.name, payload]))
-            earlier = self.store.find_idempotent(context.idempotency_key, fingerprint)
+            request = fingerprint(command, context.actor.name)
+            earlier = self.store.find_idempotent(context.idempotency_key, request)
             if earlier is not None:
                 return Outcome(result=earlier.result, append=earlier)
         attempts = 1 if context.expected_version is not None else self.retries
@@ -214,21 +212,21 @@ class Ledger:
             policy, current = self._checkout(policy_id, catch_up=attempt > 0)
             now = self.clock()
             try:
-                result = self._decide(handler, policy_id, policy, context, payload, now)
+                result = self._decide(handler, policy, command, context, now)
             except DomainError:
                 if current:
                     raise
                 # The refusal may come from a fold behind the log; the failed command may also have left
                 # part of its events applied to it, so fold afresh.
                 policy, current = self._checkout(policy_id, catch_up=True)
-                result = self._decide(handler, policy_id, policy, context, payload, now)
+                result = self._decide(handler, policy, command, context, now)
             expected = policy.version - len(policy.pending)
             meta = Meta(actor=context.actor.name, role=context.actor.role, occurred_at=format_time(now),
                         reason=context.reason, correlation_id=context.correlation_id,
                         idempotency_key=context.idempotency_key)
             try:
                 appended = self.store.append(stream_for(policy_id), expected, policy.pending, meta,
-                                             idempotency_key=context.idempotency_key, fingerprint=fingerprint,
+                                             idempotency_key=context.idempotency_key, fingerprint=request,
                                              result=result)
             except ConcurrencyError:
                 if attempt + 1 == attempts:
@@ -239,10 +237,10 @@ class Ledger:
             return Outcome(result=appended.result, append=appended)
         raise AssertionError("unreachable")
 
-    def _decide(self, handler: Handler, policy_id: str, policy: Policy, context: Context, payload: dict[str, Any],
+    def _decide(self, handler: Handler, policy: Policy, command: cmd.Command, context: Context,
                 now: datetime) -> dict[str, Any]:
         if context.expected_version is not None and policy.version != context.expected_version:
-            raise ConcurrencyError(f"policy {policy_id} is at version {policy.version}, "
+            raise ConcurrencyError(f"policy {command.policy_id} is at version {policy.version}, "
                                    f"not {context.expected_version}",
                                    expected=context.expected_version, actual=policy.version)
-        return handler(policy, context, payload, now, self.ids)
+        return handler(policy, command, context, now, self.ids)

@@ -1,14 +1,21 @@
-"""The read side: one module per read model, each owning its tables and fed by the append signal."""
+"""The read side: one module or package per read model, each owning its tables and fed by the append signal.
+
+Each read model's writer reads and writes only its own tables, so none depends on another having run
+first (blinker calls receivers in no set order); reads that combine read models are composed by the
+service (`service/queries`), never by a read model reaching into another's tables.
+"""
 from __future__ import annotations
 
 from types import ModuleType
 
+from sqlalchemy import Table
+
 from events.store.signals import appended
 
-from . import audit, catalog, revisions, versions
+from . import audit, catalog, documents, revisions
 
-# Each module has TABLES and handle(connection, events); none depends on another having run first.
-MODULES: tuple[ModuleType, ...] = (catalog, versions, revisions, audit)
+# Each has TABLES and on_appended(sender, connection=, events=, replaying=, memo=).
+MODULES: tuple[ModuleType, ...] = (catalog, documents, revisions, audit)
 
 
 def register() -> None:
@@ -17,6 +24,6 @@ def register() -> None:
         appended.connect(module.on_appended)
 
 
-def tables() -> list:
+def tables() -> list[Table]:
     """Return every table the read models own, in creation order."""
     return [table for module in MODULES for table in module.TABLES]

@@ -13,8 +13,6 @@ from events.store.tables import Position, metadata
 from events.store import StoredEvent
 from events.domain.streams import policy_of
 
-from .revisions import revision_approvals, revision_changes, revision_reviews
-from .versions import policy_versions, section_changes
 
 audit_trail = Table(
     "audit_trail", metadata,
@@ -196,52 +194,47 @@ def responsibilities_at(connection: Connection, policy_id: str, *, at: str, as_o
     return rows
 
 
-def section_known(connection: Connection, policy_id: str, section_id: str) -> bool:
-    """Tell whether a section was ever published in the policy or given a responsible party."""
-    for table in (section_changes, responsibilities):
-        found = connection.execute(select(table.c.section_id).where(
-            table.c.policy_id == policy_id, table.c.section_id == section_id).limit(1)).first()
-        if found is not None:
-            return True
-    return False
+def assignments_at(connection: Connection, policy_id: str, at: str, section_id: str | None,
+                     after: tuple[str, str] | None, limit: int) -> list[dict[str, Any]]:
+    """Return up to `limit` assignments valid at `at` (of one section, if given), by start then id."""
+    r = responsibilities
+    query = (select(r).where(r.c.policy_id == policy_id, r.c.valid_from <= at,
+                             (r.c.valid_to.is_(None)) | (r.c.valid_to > at))
+             .order_by(r.c.valid_from, r.c.assignment_id).limit(limit))
+    if section_id is not None:
+        query = query.where(r.c.section_id == section_id)
+    if after is not None:
+        start, last_id = after
+        query = query.where((r.c.valid_from > start) | ((r.c.valid_from == start) & (r.c.assignment_id > last_id)))
+    return [dict(row) for row in connection.execute(query).mappings()]
 
 
-def section_lineage(connection: Connection, policy_id: str, section_id: str) -> list[dict[str, Any]]:
-    """Return every published change to one section: its version, revision, author, edits, reviews and signatures."""
-    sc, pv = section_changes, policy_versions
-    query = (select(sc, pv.c.summary, pv.c.publisher, pv.c.approvers.label("counted"))
-             .join(pv, (pv.c.policy_id == sc.c.policy_id) & (pv.c.version == sc.c.version))
-             .where(sc.c.policy_id == policy_id, sc.c.section_id == section_id).order_by(sc.c.version))
-    items = [dict(row) for row in connection.execute(query).mappings()]
-    revision_ids = [item["revision_id"] for item in items]
+def section_assigned(connection: Connection, policy_id: str, section_id: str) -> bool:
+    """Tell whether anyone was ever made responsible for this section of the policy."""
+    r = responsibilities
+    return connection.execute(select(r.c.section_id).where(r.c.policy_id == policy_id, r.c.section_id == section_id)
+                              .limit(1)).first() is not None
 
-    def by_revision(table: Table) -> dict[str, list[dict[str, Any]]]:
-        grouped: dict[str, list[dict[str, Any]]] = {}
-        if revision_ids:
-            found = connection.execute(select(table).where(table.c.revision_id.in_(revision_ids))
-                                       .order_by(table.c.position)).mappings()
-            for row in found:
-                grouped.setdefault(row["revision_id"], []).append(dict(row))
-        return grouped
 
-    reviews, approvals, edits = (by_revision(t) for t in (revision_reviews, revision_approvals, revision_changes))
-    lineage = []
-    for item in items:
-        counted = json.loads(item.pop("counted"))
-        # Signatures that counted were all given to the approved content; anything given to other content is void.
-        approved_hash = counted[0]["content_hash"] if counted else None
-        rid = item["revision_id"]
+def acknowledged(connection: Connection, policy_id: str, person: str) -> list[dict[str, Any]]:
+    """Return the versions one person has acknowledged, oldest first, each with the content hash it was bound to."""
+    a = acknowledgements
+    query = (select(a.c.version, a.c.content_hash, a.c.at, a.c.position)
+             .where(a.c.policy_id == policy_id, a.c.person == person).order_by(a.c.version))
+    return [dict(row) for row in connection.execute(query).mappings()]
 
-        def void(row: dict[str, Any]) -> bool:
-            return approved_hash is not None and row["content_hash"] != approved_hash
 
-        lineage.append({
-            **item, "changes": item["changes"].split(","),
-            "approvers": [s["approver"] for s in counted],
-            "edits": [{"position": e["position"], "type": e["type"], "actor": e["actor"], "at": e["at"],
-                       "data": json.loads(e["data"])}
-                      for e in edits.get(rid, []) if json.loads(e["data"]).get("section_id") == section_id],
-            "reviews": [{**r, "void": void(r)} for r in reviews.get(rid, [])],
-            "approvals": [{**a, "void": void(a)} for a in approvals.get(rid, [])],
-        })
-    return lineage
+def assignment(connection: Connection, policy_id: str, assignment_id: str) -> dict[str, Any] | None:
+    """Return one responsibility assignment of a policy."""
+    r = responsibilities
+    row = connection.execute(select(r).where(r.c.policy_id == policy_id, r.c.assignment_id == assignment_id)
+                             ).mappings().first()
+    return dict(row) if row else None
+
+
+def periodic_review(connection: Connection, policy_id: str, review_id: str) -> dict[str, Any] | None:
+    """Return one recorded periodic review of a policy."""
+    p = periodic_reviews
+    row = connection.execute(select(p).where(p.c.policy_id == policy_id, p.c.review_id == review_id)
+                             ).mappings().first()
+    return dict(row) if row else None

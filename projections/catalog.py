@@ -14,8 +14,6 @@ from events.store.tables import Position, metadata
 from events.store import StoredEvent
 from events.domain.streams import policy_of
 
-from . import audit, versions
-
 policies = Table(
     "policies", metadata,
     Column("policy_id", String(200), primary_key=True),
@@ -97,60 +95,3 @@ def page(connection: Connection, after: str | None, limit: int) -> list[dict[str
     if after is not None:
         query = query.where(policies.c.policy_id > after)
     return [dict(r) for r in connection.execute(query).mappings()]
-
-
-# ---- reads across the catalogue and the governance tables ------------------------------------
-
-def page_in_force(connection: Connection, after: str | None, limit: int, at: str) -> list[dict[str, Any]]:
-    """Return up to `limit` policies by id after a given id, each with the version in force at `at`."""
-    v = versions.policy_versions
-
-    def newest(column: Any) -> Any:
-        # One descent of ix_policy_versions_effective per policy, as in versions.in_force.
-        return (select(column).where(v.c.policy_id == policies.c.policy_id, v.c.effective_from <= at)
-                .order_by(v.c.effective_from.desc(), v.c.version.desc()).limit(1).scalar_subquery())
-
-    in_force = (newest(v.c.version).label("version"), newest(v.c.effective_from).label("effective_from"))
-    query = select(policies, *in_force).order_by(policies.c.policy_id).limit(limit)
-    if after is not None:
-        query = query.where(policies.c.policy_id > after)
-    return [dict(r) for r in connection.execute(query).mappings()]
-
-
-def responsibilities(connection: Connection, policy_id: str, at: str, section_id: str | None,
-                     after: tuple[str, str] | None, limit: int) -> list[dict[str, Any]]:
-    """Return up to `limit` assignments valid at `at` (of one section, if given), by start then id."""
-    r = audit.responsibilities
-    query = (select(r).where(r.c.policy_id == policy_id, r.c.valid_from <= at,
-                             (r.c.valid_to.is_(None)) | (r.c.valid_to > at))
-             .order_by(r.c.valid_from, r.c.assignment_id).limit(limit))
-    if section_id is not None:
-        query = query.where(r.c.section_id == section_id)
-    if after is not None:
-        start, last_id = after
-        query = query.where((r.c.valid_from > start) | ((r.c.valid_from == start) & (r.c.assignment_id > last_id)))
-    return [dict(row) for row in connection.execute(query).mappings()]
-
-
-def acknowledgements(connection: Connection, policy_id: str, person: str) -> list[dict[str, Any]]:
-    """Return the versions one person has acknowledged, oldest first, each with the content hash it was bound to."""
-    a = audit.acknowledgements
-    query = (select(a.c.version, a.c.content_hash, a.c.at, a.c.position)
-             .where(a.c.policy_id == policy_id, a.c.person == person).order_by(a.c.version))
-    return [dict(row) for row in connection.execute(query).mappings()]
-
-
-def assignment(connection: Connection, policy_id: str, assignment_id: str) -> dict[str, Any] | None:
-    """Return one responsibility assignment of a policy."""
-    r = audit.responsibilities
-    row = connection.execute(select(r).where(r.c.policy_id == policy_id, r.c.assignment_id == assignment_id)
-                             ).mappings().first()
-    return dict(row) if row else None
-
-
-def periodic_review(connection: Connection, policy_id: str, review_id: str) -> dict[str, Any] | None:
-    """Return one recorded periodic review of a policy."""
-    p = audit.periodic_reviews
-    row = connection.execute(select(p).where(p.c.policy_id == policy_id, p.c.review_id == review_id)
-                             ).mappings().first()
-    return dict(row) if row else None

@@ -8,13 +8,11 @@ from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, 
 
 from events.domain import types as ev
 from events.domain.canonical import canonical_json
-from events.store.prepared import Prepared
-from events.domain.policy import apply_change, touched_by
-from events.store.tables import Position, metadata
-from events.store import StoredEvent
+from events.domain.rules import Status, status_after
 from events.domain.streams import policy_of
-
-from . import versions
+from events.store import StoredEvent
+from events.store.prepared import Prepared
+from events.store.tables import Position, metadata
 
 revisions = Table(
     "revisions", metadata,
@@ -103,25 +101,6 @@ _INSERT_CHANGES, _INSERT_REVIEWS, _INSERT_APPROVALS, _INSERT_TRANSITIONS = (
     Prepared(insert(t)) for t in (revision_changes, revision_reviews, revision_approvals, revision_transitions))
 
 
-def _next_status(event: ev.Event) -> str | None:
-    """Return the status an event moves a revision to, or None when it stays."""
-    if isinstance(event, ev.RevisionOpened):
-        return "draft"
-    if isinstance(event, ev.RevisionSubmitted):
-        return "in_review"
-    if isinstance(event, ev.RevisionReviewed) and event.verdict == "request_changes":
-        return "draft"
-    if isinstance(event, ev.RevisionApprovalCompleted):
-        return "approved"
-    if isinstance(event, ev.RevisionPublished):
-        return "published"
-    if isinstance(event, ev.RevisionRejected):
-        return "rejected"
-    if isinstance(event, ev.RevisionWithdrawn):
-        return "withdrawn"
-    return None
-
-
 def _payload_json(stored: StoredEvent) -> str:
     """Return a change's payload at its type's current schema, as JSON (the log's own text when it is)."""
     if stored.schema == ev.REGISTRY[stored.type].schema:
@@ -155,8 +134,8 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
             approvals.append({**common, "approver": event.approver, "role": event.role, "meaning": event.meaning,
                               "comment": event.comment, "reason": meta.get("reason"),
                               "content_hash": event.content_hash})
-        status = _next_status(event) if stored.type in _MOVES else None
-        if status is None:
+        moved_to = status_after(event) if stored.type in _MOVES else None
+        if moved_to is None:
             if revision_id in rows:
                 rows[revision_id].update(moved)
             else:
@@ -177,6 +156,7 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
             row["reviewers"] = json.dumps(event.reviewers, ensure_ascii=False)
         elif isinstance(event, ev.RevisionPublished):
             row["published_version"] = event.version
+        status = moved_to.value
         if status != row["status"]:
             transitions.append({**common, "policy_id": row["policy_id"], "from_status": row["status"],
                                 "to_status": status, "actor": meta["actor"], "role": meta["role"],
@@ -194,7 +174,6 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
 
 # ---- reads -------------------------------------------------------------------------------------
 
-FINAL = ("published", "rejected", "withdrawn")
 _OPS = {"SectionAdded": ("add", ("section_id", "parent_id", "after_id", "kind", "label", "title", "text")),
         "SectionAmended": ("amend", ("section_id", "text", "title", "label")),
         "SectionMoved": ("move", ("section_id", "parent_id", "after_id")),
@@ -205,6 +184,7 @@ _OPS = {"SectionAdded": ("add", ("section_id", "parent_id", "after_id", "kind", 
 def _row(row: Any) -> dict[str, Any]:
     found = dict(row)
     found["reviewers"] = json.loads(found["reviewers"])
+    found["final"] = Status(found["status"]).final
     return found
 
 
@@ -242,33 +222,34 @@ def history(connection: Connection, policy_id: str, after: int | None, limit: in
     return [{**item, "transitions": moves.get(item["revision_id"], [])} for item in items]
 
 
-def _ordered(connection: Connection, table: Table, revision_id: str) -> list[dict[str, Any]]:
-    query = select(table).where(table.c.revision_id == revision_id).order_by(table.c.position)
-    return [dict(r) for r in connection.execute(query).mappings()]
+def _by_revision(connection: Connection, table: Table, revision_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {rid: [] for rid in revision_ids}
+    if revision_ids:
+        query = select(table).where(table.c.revision_id.in_(revision_ids)).order_by(table.c.position)
+        for row in connection.execute(query).mappings():
+            grouped[row["revision_id"]].append(dict(row))
+    return grouped
 
 
-def detail(connection: Connection, policy_id: str, revision_id: str) -> dict[str, Any] | None:
-    """Return a revision with its changes, reviews and signatures (each marked void once the content moved
-    on), the conflicts a publication would meet, its content hash and its preview document."""
-    found = get(connection, revision_id)
-    if found is None or found["policy_id"] != policy_id:
-        return None
-    document, language = versions.document(connection, policy_id, found["base_version"])
-    touched: set[str] = set()
-    changes = []
-    for change in _ordered(connection, revision_changes, revision_id):
-        data = json.loads(change["data"])
-        event = ev.from_current(change["type"], data)
-        touched |= touched_by(document, event)
-        document = apply_change(document, event)
-        op, keys = _OPS[change["type"]]
-        changes.append({"op": op, **{k: data[k] for k in keys}, "actor": change["actor"], "at": change["at"]})
-    content_hash = document.content_hash(policy_id, language)
-    reviews = [{**r, "void": r["content_hash"] != content_hash}
-               for r in _ordered(connection, revision_reviews, revision_id)]
-    approvals = [{**a, "void": a["content_hash"] != content_hash}
-                 for a in _ordered(connection, revision_approvals, revision_id)]
-    conflicts = ([] if found["status"] in FINAL
-                 else sorted(touched & versions.touched_after(connection, policy_id, found["base_version"])))
-    return {**found, "changes": changes, "reviews": reviews, "approvals": approvals, "conflicts": conflicts,
-            "content_hash": content_hash, "preview": {"title": document.title, "sections": document.tree()}}
+def reviews(connection: Connection, revision_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Return each revision's reviews in log order, each with the content hash it saw."""
+    return _by_revision(connection, revision_reviews, revision_ids)
+
+
+def approvals(connection: Connection, revision_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Return each revision's signatures in log order, each with the content hash it saw."""
+    return _by_revision(connection, revision_approvals, revision_ids)
+
+
+def changes(connection: Connection, revision_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Return each revision's change ops in log order: op, its fields, who made it and when, and the payload."""
+    found = {}
+    for rid, rows in _by_revision(connection, revision_changes, revision_ids).items():
+        ops = []
+        for change in rows:
+            data = json.loads(change["data"])
+            op, keys = _OPS[change["type"]]
+            ops.append({"op": op, **{k: data[k] for k in keys}, "actor": change["actor"], "at": change["at"],
+                        "position": change["position"], "type": change["type"], "data": data})
+        found[rid] = ops
+    return found

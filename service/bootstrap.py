@@ -14,7 +14,6 @@ from events.domain.canonical import utcnow
 from events.store.engine import make_engine
 from events.store import EventStore
 
-from .readcache import InForceCache
 
 
 @dataclass
@@ -24,7 +23,6 @@ class Services:
     engine: Engine
     store: EventStore
     ledger: Ledger
-    in_force: InForceCache
 
 
 def bootstrap(database_url: str, *, clock: Callable[[], datetime] = utcnow,
@@ -33,8 +31,7 @@ def bootstrap(database_url: str, *, clock: Callable[[], datetime] = utcnow,
     projections.register()
     engine = make_engine(database_url, **engine_options)
     store = EventStore(engine, clock=clock)
-    return Services(engine=engine, store=store, ledger=Ledger(store=store, clock=clock, ids=ids),
-                    in_force=InForceCache(engine))
+    return Services(engine=engine, store=store, ledger=Ledger(store=store, clock=clock, ids=ids))
 
 
 def init_app(app: Flask) -> None:

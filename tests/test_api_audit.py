@@ -9,6 +9,8 @@ import pytest
 
 from events.application import Context
 from events.domain.policy import Actor
+from events.domain import commands as cmd
+from events.domain.canonical import parse_time
 
 from .conftest import bearer
 from .lifecycle import ADMIN, run_lifecycle
@@ -23,16 +25,11 @@ def history(ledger, clock) -> dict:
     ids = run_lifecycle(ledger, clock, PID)
     (first_assignment,) = ledger.load(PID).assignments  # the unit run_lifecycle made responsible for the mission
     clock.set("2024-03-05T10:00:00+00:00")
-    ledger.handle("assign_responsibility", PID, Context(actor=ADMIN.actor, reason=TRICKY), {
-        "party": "Өмүрбек Төлөнов", "party_kind": "person", "section_id": ids["mission"], "duty": "responsible",
-        "valid_from": "2024-01-01T00:00:00Z"})
+    ledger.handle(cmd.AssignResponsibility(policy_id=PID, party="Өмүрбек Төлөнов", party_kind="person", section_id=ids["mission"], duty="responsible", valid_from=parse_time("2024-01-01T00:00:00Z")), Context(actor=ADMIN.actor, reason=TRICKY))
     # Recorded on 2024-03-20, backdated: the unit stopped answering for the mission on 2024-01-01.
     clock.set("2024-03-20T10:00:00+00:00")
-    ledger.handle("revoke_responsibility", PID, Context(actor=ADMIN.actor, reason="=HYPERLINK(\"x\")"), {
-        "assignment_id": first_assignment, "valid_to": "2024-01-01T00:00:00Z"})
-    ledger.handle("assign_responsibility", PID, ADMIN, {
-        "party": "Ректорат", "party_kind": "unit", "section_id": None, "duty": "owner",
-        "valid_from": "2019-09-01T00:00:00Z"})
+    ledger.handle(cmd.RevokeResponsibility(policy_id=PID, assignment_id=first_assignment, valid_to=parse_time("2024-01-01T00:00:00Z")), Context(actor=ADMIN.actor, reason="=HYPERLINK(\"x\")"))
+    ledger.handle(cmd.AssignResponsibility(policy_id=PID, party="Ректорат", party_kind="unit", section_id=None, duty="owner", valid_from=parse_time("2019-09-01T00:00:00Z")), ADMIN)
     return {**ids, "unit_assignment": first_assignment}
 
 
@@ -149,7 +146,7 @@ def test_an_export_of_many_rows_streams_whole(client, tokens, ledger, clock):
     run_lifecycle(ledger, clock, PID)
     author = Context(actor=Actor(name="dean", role="author"))
     for n in range(1100):  # more than one export batch
-        ledger.handle("open_revision", PID, author, {"summary": f"№{n} түзөтүү"})
+        ledger.handle(cmd.OpenRevision(policy_id=PID, summary=f"№{n} түзөтүү"), author)
     response = _get(client, tokens, "audit", format="csv", action="revision_opened")
     assert response.is_streamed
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"), newline="")))

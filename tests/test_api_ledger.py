@@ -10,7 +10,8 @@ from sqlalchemy import select
 from events.application import Context
 from events.domain.policy import Actor
 from events.domain.streams import stream_for
-from projections.versions import policy_versions
+from events.domain import commands as cmd
+from projections.documents import policy_versions
 from service.evidence.checkpoints import generate_key_file, load_key, load_public_key, verify_checkpoint
 
 from .conftest import bearer
@@ -31,12 +32,11 @@ def key_file(app, tmp_path):
 def history(ledger, clock) -> dict:
     """The lifecycle policy, with another policy's events before, inside and after its own."""
     clock.set("2019-06-01T09:00:00+00:00")
-    ledger.handle("create_policy", "library", AUTHOR, {"id": "library", "title": "Китепкана эрежеси",
-                                                       "language": "ky", "review_interval_days": 365})
+    ledger.handle(cmd.CreatePolicy(policy_id="library", title="Китепкана эрежеси", language="ky", review_interval_days=365), AUTHOR)
     ids = run_lifecycle(ledger, clock, PID)
-    ledger.handle("open_revision", "library", AUTHOR, {"summary": "Жаңы бөлүм"})
-    ledger.handle("open_revision", PID, AUTHOR, {"summary": "Акыркы"})
-    ledger.handle("open_revision", "library", AUTHOR, {"summary": "Дагы бир"})
+    ledger.handle(cmd.OpenRevision(policy_id="library", summary="Жаңы бөлүм"), AUTHOR)
+    ledger.handle(cmd.OpenRevision(policy_id=PID, summary="Акыркы"), AUTHOR)
+    ledger.handle(cmd.OpenRevision(policy_id="library", summary="Дагы бир"), AUTHOR)
     return ids
 
 
@@ -154,10 +154,9 @@ def test_a_poller_sees_every_position_once_and_in_order_while_writers_race(app, 
         try:
             pid = f"race-{n}"
             author = Context(actor=Actor(name=f"author-{n}", role="author"))
-            services.ledger.handle("create_policy", pid, author, {"id": pid, "title": f"Саясат {n}", "language": "ky",
-                                                                  "review_interval_days": 30})
+            services.ledger.handle(cmd.CreatePolicy(policy_id=pid, title=f"Саясат {n}", language="ky", review_interval_days=30), author)
             for round_ in range(rounds):
-                services.ledger.handle("open_revision", pid, author, {"summary": f"өзгөртүү {round_}"})
+                services.ledger.handle(cmd.OpenRevision(policy_id=pid, summary=f"өзгөртүү {round_}"), author)
         except BaseException as error:  # surfaced by the assertion below
             errors.append(error)
 

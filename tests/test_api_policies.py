@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from events.domain.document import Document
-from projections import versions
+from projections import documents as versions
 from service.content.textformat import parse_policy_text
 
 from .conftest import bearer

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from events.application import Ledger
 from events.store import EventStore
+from events.domain import commands as cmd
 
 from .lifecycle import run_lifecycle
 from .support import FakeClock
@@ -47,8 +48,8 @@ def test_a_printable_version_escapes_markup_in_the_text(app, client, tokens):
     ledger = app.extensions["policy_ledger"].ledger
     from events.application import Context
     from events.domain.policy import Actor
-    ledger.handle("adopt_revision", "markup", Context(actor=Actor(name="quality-office", role="admin"),
-                                                     reason="adopted"), {"revision_id": created.json["draft_revision_id"]})
+    ledger.handle(cmd.AdoptRevision(policy_id="markup", revision_id=created.json["draft_revision_id"]), Context(actor=Actor(name="quality-office", role="admin"),
+                                                     reason="adopted"))
     page = client.get("/api/v1/policies/markup/versions/1/print").get_data(as_text=True)
     assert "<script>" not in page and "&lt;script&gt;" in page
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from events.application import Context
 from events.domain.errors import WrongState
 from events.domain.policy import Actor
+from events.domain import commands as cmd
 from service.evidence import checkpoints
 from service.evidence.checkpoints import (KeyFileError, generate_key_file, load_key, load_public_key, sign_head,
                                  verify_checkpoint)
@@ -207,8 +208,7 @@ def writing_app(app, key_file_config):
         from service.bootstrap import services
         ledger = services().ledger
         count = services().store.head()[0]
-        ledger.handle("create_policy", f"p-{count}", Context(actor=Actor(name="dean", role="author")),
-                      {"id": f"p-{count}", "title": "Саясат", "language": "ky", "review_interval_days": 365})
+        ledger.handle(cmd.CreatePolicy(policy_id=f"p-{count}", title="Саясат", language="ky", review_interval_days=365), Context(actor=Actor(name="dean", role="author")))
         return {"ok": True}, 201
 
     def fail():

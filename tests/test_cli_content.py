@@ -11,10 +11,11 @@ from sqlalchemy import select
 from events.application import Context
 from events.domain.canonical import parse_time
 from events.domain.policy import Actor
+from events.domain import commands as cmd
 from projections.audit import audit_trail
 from projections.revisions import revisions
-from projections import versions
-from projections.versions import policy_versions
+from projections import documents as versions
+from projections.documents import policy_versions
 from service.bootstrap import bootstrap
 from service.content.importing import ImportRequest, import_policy, parse_policy_file
 from service.content.textformat import parse_policy_text
@@ -280,14 +281,12 @@ def two_versions(app) -> str:
     provision = ledger.load("oshsu-quality").document_at(1).tree()[-3]["children"][4]["id"]
     author, qa = (Context(actor=Actor(name=n, role=r)) for n, r in [("dean", "author"), ("qa-director", "approver")])
     clock.set("2021-05-10T09:00:00+00:00")
-    rid = ledger.handle("open_revision", "oshsu-quality", author, {"summary": "5-жобо"}).result["revision_id"]
-    ledger.handle("change_revision", "oshsu-quality", author, {"revision_id": rid, "changes": [
-        {"op": "amend", "section_id": provision, "text": "илим жана практика менен интеграциялоо;"}]})
-    ledger.handle("submit_revision", "oshsu-quality", author, {"revision_id": rid, "reviewers": []})
-    ledger.handle("approve_revision", "oshsu-quality", qa, {"revision_id": rid, "meaning": "approved"})
+    rid = ledger.handle(cmd.OpenRevision(policy_id="oshsu-quality", summary="5-жобо"), author).result["revision_id"]
+    ledger.handle(cmd.ChangeRevision(policy_id="oshsu-quality", revision_id=rid, changes=(cmd.AmendSection(section_id=provision, text="илим жана практика менен интеграциялоо;"),)), author)
+    ledger.handle(cmd.SubmitRevision(policy_id="oshsu-quality", revision_id=rid, reviewers=()), author)
+    ledger.handle(cmd.ApproveRevision(policy_id="oshsu-quality", revision_id=rid, meaning="approved"), qa)
     clock.set("2021-08-20T10:00:00+00:00")
-    ledger.handle("publish_revision", "oshsu-quality", qa, {"revision_id": rid,
-                                                            "effective_from": "2021-09-01T00:00:00Z"})
+    ledger.handle(cmd.PublishRevision(policy_id="oshsu-quality", revision_id=rid, effective_from=parse_time("2021-09-01T00:00:00Z")), qa)
     services.engine.dispose()
     return "oshsu-quality"
 

@@ -15,8 +15,8 @@ from projections.audit import acknowledgements, periodic_reviews, responsibiliti
 from projections.rebuild import rebuild, snapshot
 from projections.revisions import revision_approvals, revision_changes, revision_reviews, revision_transitions
 from projections.revisions import revisions as revisions_table
-from projections import versions as versions_model
-from projections.versions import policy_versions
+from projections import documents as versions_model
+from projections.documents import policy_versions
 from service import accounts as auth
 from service.content import demo
 from service.content.demo import HistoricalClock, load_demo

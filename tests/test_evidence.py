@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from events.domain.canonical import canonical_json, chain_hash, event_body, sha256_hex
 from events.domain.streams import stream_for
-from projections.versions import policy_versions
+from events.domain import commands as cmd
+from projections.documents import policy_versions
 from service.evidence import bundle as evidence, checkpoints
 from service.evidence.checkpoints import generate_key_file, load_key
 
@@ -31,12 +32,11 @@ def key(tmp_path) -> checkpoints.SigningKey:
 def history(ledger, clock) -> None:
     """Another policy's events before, between and after the lifecycle policy's own."""
     clock.set("2019-06-01T09:00:00+00:00")
-    ledger.handle("create_policy", "library", AUTHOR, {"id": "library", "title": "Китепкана", "language": "ky",
-                                                       "review_interval_days": 365})
+    ledger.handle(cmd.CreatePolicy(policy_id="library", title="Китепкана", language="ky", review_interval_days=365), AUTHOR)
     run_lifecycle(ledger, clock, PID)
-    ledger.handle("open_revision", "library", AUTHOR, {"summary": "Жаңы бөлүм"})
-    ledger.handle("open_revision", PID, AUTHOR, {"summary": "Акыркы"})
-    ledger.handle("open_revision", "library", AUTHOR, {"summary": "Дагы бир"})
+    ledger.handle(cmd.OpenRevision(policy_id="library", summary="Жаңы бөлүм"), AUTHOR)
+    ledger.handle(cmd.OpenRevision(policy_id=PID, summary="Акыркы"), AUTHOR)
+    ledger.handle(cmd.OpenRevision(policy_id="library", summary="Дагы бир"), AUTHOR)
 
 
 def _bundle(store, key, pid: str = PID) -> dict:
@@ -103,7 +103,7 @@ def test_the_bundle_streams_in_chunks_and_ends_at_its_checkpoint_whatever_is_app
                                                                                                   ledger):
     built = evidence.build(store, key, PID)
     first = next(built.chunks)
-    ledger.handle("open_revision", PID, AUTHOR, {"summary": "бундл учурунда"})
+    ledger.handle(cmd.OpenRevision(policy_id=PID, summary="бундл учурунда"), AUTHOR)
     rest = list(built.chunks)
     assert len(rest) > 3
     bundle = json.loads(first + "".join(rest))

@@ -12,22 +12,27 @@ from sqlalchemy import delete, func, select
 
 from events.application import Ledger
 from events.store.tables import events
+from events.domain import commands as cmd
+from events.domain.rules import ApprovalRule
 from events.store.signals import appended
 from events.store import EventStore
 from projections.catalog import policies
 from projections.rebuild import rebuild
 from service.ops import observability
 from service.bootstrap import services
-from service.http.conventions import context
+from service.http.writes import context
 from service.http.security import require
 
 from .conftest import bearer
 from .lifecycle import AUTHOR, run_lifecycle
 from .support import FakeClock, SequentialIds
 
-POLICY = {"id": "sapat-sayasaty", "title": "Билим берүүнүн сапаты саясаты", "language": "ky",
-          "review_interval_days": 365, "approval_rule": {"approvals": 1, "roles": ["approver"]},
-          "sections": [{"kind": "paragraph", "text": "Ар бир кызматкер өз иши үчүн жооп берет."}]}
+def new_policy(policy_id: str) -> cmd.CreatePolicy:
+    """A one-paragraph policy that one approver's signature publishes."""
+    return cmd.CreatePolicy(policy_id=policy_id, title="Билим берүүнүн сапаты саясаты", language="ky",
+                            review_interval_days=365, approval_rule=ApprovalRule(approvals=1, roles=("approver",)),
+                            sections=(cmd.SectionDraft(kind="paragraph",
+                                                       text="Ар бир кызматкер өз иши үчүн жооп берет."),))
 
 
 def sample(client, name: str, **labels: str) -> float:
@@ -53,7 +58,7 @@ def probe_app(app):
         return jsonify(name=require().name, request_id=g.request_id)
 
     def create(policy_id):
-        outcome = services().ledger.handle("create_policy", policy_id, context("author"), {**POLICY, "id": policy_id})
+        outcome = services().ledger.handle(new_policy(policy_id), context("author"))
         return jsonify(outcome.result), 201
 
     app.add_url_rule("/probe/whoami", view_func=whoami)
@@ -152,7 +157,7 @@ def test_an_append_rolled_back_is_not_counted_and_a_rebuild_counts_nothing(app, 
     appended.connect(failing_read_model)
     try:
         with pytest.raises(RuntimeError, match="read model failed"):
-            services_of(app).ledger.handle("create_policy", "bashka", AUTHOR, {**POLICY, "id": "bashka"})
+            services_of(app).ledger.handle(new_policy("bashka"), AUTHOR)
     finally:
         appended.disconnect(failing_read_model)
     rebuild(services_of(app).store)

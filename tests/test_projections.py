@@ -10,7 +10,9 @@ from sqlalchemy.exc import DBAPIError
 from events.store.prepared import Prepared
 
 from events.domain.types import RevisionOpened
-from projections import audit, catalog, revisions, versions
+from events.domain import commands as cmd
+from projections import audit, catalog, revisions
+from projections import documents as versions
 from projections.rebuild import rebuild, snapshot
 
 from .lifecycle import AUTHOR, run_lifecycle
@@ -76,8 +78,7 @@ def test_a_failing_read_model_rolls_the_append_back(ledger, clock, store, monkey
     from events.application import Context
     from events.domain.policy import Actor
     with pytest.raises(RuntimeError):
-        ledger.handle("open_revision", "oshsu-quality", Context(actor=Actor(name="dean", role="author")),
-                      {"summary": "x"})
+        ledger.handle(cmd.OpenRevision(policy_id="oshsu-quality", summary="x"), Context(actor=Actor(name="dean", role="author")))
     assert len(list(store.read_all())) == before
     assert snapshot(store) == live
 
@@ -95,10 +96,10 @@ def test_a_write_the_database_refuses_rolls_the_append_back_and_leaves_the_write
     appended.connect(failing_statement)
     try:
         with pytest.raises(DBAPIError):
-            ledger.handle("open_revision", "oshsu-quality", AUTHOR, {"summary": "x"})
+            ledger.handle(cmd.OpenRevision(policy_id="oshsu-quality", summary="x"), AUTHOR)
     finally:
         appended.disconnect(failing_statement)
     assert len(list(store.read_all())) == before
     assert snapshot(store) == live
-    ledger.handle("open_revision", "oshsu-quality", AUTHOR, {"summary": "y"})  # the same thread's writer again
+    ledger.handle(cmd.OpenRevision(policy_id="oshsu-quality", summary="y"), AUTHOR)  # the same thread's writer again
     assert len(list(store.read_all())) == before + 1

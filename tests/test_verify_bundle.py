@@ -12,7 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from events.domain.canonical import canonical_json, chain_hash, sha256_hex
-from projections.versions import policy_versions
+from events.domain import commands as cmd
+from events.domain.rules import ApprovalRule
+from events.domain.canonical import parse_time
+from projections.documents import policy_versions
 from service.evidence import bundle as evidence
 from service.evidence.checkpoints import SigningKey, generate_key_file, load_key
 from service.content.textformat import parse_policy_text
@@ -37,12 +40,11 @@ def key_pair(tmp_path) -> tuple[SigningKey, Path]:
 def lifecycle_bundle(ledger, clock, store, key_pair) -> dict:
     """The lifecycle policy's bundle, with another policy's events interleaved so links are in it."""
     clock.set("2019-06-01T09:00:00+00:00")
-    ledger.handle("create_policy", "library", AUTHOR, {"id": "library", "title": "Китепкана", "language": "ky",
-                                                       "review_interval_days": 365})
+    ledger.handle(cmd.CreatePolicy(policy_id="library", title="Китепкана", language="ky", review_interval_days=365), AUTHOR)
     run_lifecycle(ledger, clock, PID)
-    ledger.handle("open_revision", "library", AUTHOR, {"summary": "Жаңы бөлүм"})
-    ledger.handle("open_revision", PID, AUTHOR, {"summary": "Акыркы"})
-    ledger.handle("open_revision", "library", AUTHOR, {"summary": "Дагы бир"})
+    ledger.handle(cmd.OpenRevision(policy_id="library", summary="Жаңы бөлүм"), AUTHOR)
+    ledger.handle(cmd.OpenRevision(policy_id=PID, summary="Акыркы"), AUTHOR)
+    ledger.handle(cmd.OpenRevision(policy_id="library", summary="Дагы бир"), AUTHOR)
     return json.loads("".join(evidence.build(store, key_pair[0], PID).chunks))
 
 
@@ -84,28 +86,19 @@ def test_the_seed_policy_with_moves_removals_and_a_new_title_verifies(tmp_path, 
     parsed = parse_policy_text(SEED_POLICY.read_text(encoding="utf-8"))
     pid = "oshsu-education-quality"
     clock.set("2020-01-15T09:00:00+00:00")
-    draft = ledger.handle("create_policy", pid, AUTHOR, {
-        "id": pid, "title": parsed.title, "language": "ky", "review_interval_days": 365,
-        "approval_rule": {"approvals": 2, "roles": ["approver"]}, "sections": parsed.sections}).result
-    ledger.handle("adopt_revision", pid, ADMIN, {"revision_id": draft["draft_revision_id"],
-                                                 "effective_from": "2020-02-01T00:00:00Z"})
+    draft = ledger.handle(cmd.CreatePolicy(policy_id=pid, title=parsed.title, language="ky", review_interval_days=365, approval_rule=ApprovalRule(approvals=2, roles=("approver",)), sections=cmd.section_drafts(parsed.sections)), AUTHOR).result
+    ledger.handle(cmd.AdoptRevision(policy_id=pid, revision_id=draft["draft_revision_id"], effective_from=parse_time("2020-02-01T00:00:00Z")), ADMIN)
     document = ledger.load(pid).document_at(1)
     top = document.children[None]
     nested = next(s for s in top if document.children.get(s))
     first_child, second_child = document.children[nested][:2]
     clock.set("2021-03-01T09:00:00+00:00")
-    rid = ledger.handle("open_revision", pid, AUTHOR, {"summary": "Түзөтүүлөр"}).result["revision_id"]
-    ledger.handle("change_revision", pid, AUTHOR, {"revision_id": rid, "changes": [
-        {"op": "amend", "section_id": first_child, "text": "Өзгөртүлгөн жобо: сапат ар бир деңгээлде."},
-        {"op": "move", "section_id": second_child, "parent_id": None, "after_id": top[-1]},
-        {"op": "remove", "section_id": top[-2]},
-        {"op": "add", "parent_id": nested, "after_id": first_child, "kind": "item", "label": "•",
-         "text": "жаңы пункт; «тырмакча» жана ң, ө, ү"},
-        {"op": "retitle", "title": parsed.title + " (жаңы редакция)"}]})
-    ledger.handle("submit_revision", pid, AUTHOR, {"revision_id": rid, "reviewers": []})
-    ledger.handle("approve_revision", pid, QA, {"revision_id": rid, "meaning": "approved as quality assurance director"})
-    ledger.handle("approve_revision", pid, RECTOR, {"revision_id": rid, "meaning": "approved as rector"})
-    ledger.handle("publish_revision", pid, RECTOR, {"revision_id": rid, "effective_from": "2021-09-01T00:00:00Z"})
+    rid = ledger.handle(cmd.OpenRevision(policy_id=pid, summary="Түзөтүүлөр"), AUTHOR).result["revision_id"]
+    ledger.handle(cmd.ChangeRevision(policy_id=pid, revision_id=rid, changes=(cmd.AmendSection(section_id=first_child, text="Өзгөртүлгөн жобо: сапат ар бир деңгээлде."), cmd.MoveSection(section_id=second_child, parent_id=None, after_id=top[-1]), cmd.RemoveSection(section_id=top[-2]), cmd.AddSection(parent_id=nested, after_id=first_child, kind="item", label="•", text="жаңы пункт; «тырмакча» жана ң, ө, ү"), cmd.RetitlePolicy(title=parsed.title + " (жаңы редакция)"))), AUTHOR)
+    ledger.handle(cmd.SubmitRevision(policy_id=pid, revision_id=rid, reviewers=()), AUTHOR)
+    ledger.handle(cmd.ApproveRevision(policy_id=pid, revision_id=rid, meaning="approved as quality assurance director"), QA)
+    ledger.handle(cmd.ApproveRevision(policy_id=pid, revision_id=rid, meaning="approved as rector"), RECTOR)
+    ledger.handle(cmd.PublishRevision(policy_id=pid, revision_id=rid, effective_from=parse_time("2021-09-01T00:00:00Z")), RECTOR)
     bundle = json.loads("".join(evidence.build(store, key_pair[0], pid).chunks))
     result = _verify(tmp_path, bundle, key_pair[1])
     assert result.returncode == 0, result.stderr

@@ -1,15 +1,20 @@
-"""A policy document: an ordered tree of sections with stable ids, changed only by returning a new tree."""
+"""A policy document: an ordered tree of sections with stable ids, and the section changes that edit it."""
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from . import types as ev
 from .canonical import canonical_json
 from .errors import InvalidInput, NotFound
 
 KINDS = ("heading", "paragraph", "item")
+TITLE_KEY = "title"  # the pseudo-section a retitle touches, for conflict detection
+SectionChange = ev.SectionAdded | ev.SectionAmended | ev.SectionMoved | ev.SectionRemoved | ev.PolicyRetitled
+CHANGE_EVENTS: tuple[type[ev.Event], ...] = (ev.SectionAdded, ev.SectionAmended, ev.SectionMoved, ev.SectionRemoved,
+                                             ev.PolicyRetitled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,19 +42,40 @@ class Section:
         return self._encoded  # type: ignore[return-value]
 
 
-@dataclass(frozen=True)
 class Document:
-    """A title and a section tree: `children[None]` are the top-level sections in order."""
+    """A title and a section tree: `children[None]` are the top-level sections in order.
 
-    title: str
-    sections: dict[str, Section]
-    children: dict[str | None, tuple[str, ...]]
-    parents: dict[str, str | None]
+    Changed in place by `apply`, so a change costs what it changes, not the size of the document; whoever
+    keeps a document that others read (a published version) hands out `copy()`s to change.
+    """
+
+    __slots__ = ("title", "sections", "children", "parents")
+
+    def __init__(self, title: str, sections: dict[str, Section] | None = None,
+                 children: dict[str | None, list[str]] | None = None,
+                 parents: dict[str, str | None] | None = None) -> None:
+        self.title = title
+        self.sections: dict[str, Section] = sections if sections is not None else {}
+        self.children: dict[str | None, list[str]] = children if children is not None else {None: []}
+        self.parents: dict[str, str | None] = parents if parents is not None else {}
 
     @classmethod
     def empty(cls, title: str) -> Document:
         """Return a document with a title and no sections."""
-        return cls(title=title, sections={}, children={None: ()}, parents={})
+        return cls(title)
+
+    def copy(self) -> Document:
+        """Return a document equal to this one that can change without changing it."""
+        return Document(self.title, dict(self.sections), {k: list(v) for k, v in self.children.items()},
+                        dict(self.parents))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Document):
+            return NotImplemented
+        return (self.title == other.title and self.sections == other.sections and self.parents == other.parents
+                and self.tree() == other.tree())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __contains__(self, section_id: object) -> bool:
         return section_id in self.sections
@@ -67,6 +93,35 @@ class Document:
             yield child
             yield from self.descendants(child)
 
+    # ---- changes -------------------------------------------------------------------------------
+
+    def apply(self, change: ev.Event) -> None:
+        """Apply one section or title change event in place, refusing one that does not fit (nothing changes then)."""
+        if isinstance(change, ev.SectionAdded):
+            section = Section(id=change.section_id, kind=change.kind, label=change.label, title=change.title,
+                              text=change.text)
+            self._add(section, change.parent_id, change.after_id)
+        elif isinstance(change, ev.SectionAmended):
+            self._amend(change.section_id, text=change.text, title=change.title, label=change.label)
+        elif isinstance(change, ev.SectionMoved):
+            self._move(change.section_id, change.parent_id, change.after_id)
+        elif isinstance(change, ev.SectionRemoved):
+            self._remove(change.section_id)
+        elif isinstance(change, ev.PolicyRetitled):
+            if not change.title.strip():
+                raise InvalidInput("a title cannot be empty", field="title")
+            self.title = change.title
+        else:
+            raise TypeError(f"{type(change).__name__} is not a section change")
+
+    def touched_by(self, change: ev.Event) -> set[str]:
+        """Return the ids a change event touches, given this document as it stands before the change."""
+        if isinstance(change, ev.PolicyRetitled):
+            return {TITLE_KEY}
+        if isinstance(change, ev.SectionRemoved):
+            return {change.section_id, *self.descendants(change.section_id)}
+        return {change.section_id}  # type: ignore[attr-defined]
+
     def _check_anchor(self, parent_id: str | None, after_id: str | None, moving: str | None = None) -> None:
         if parent_id is not None:
             self.require(parent_id, "parent_id")
@@ -79,64 +134,46 @@ class Document:
             if self.parents.get(after_id) != parent_id:
                 raise InvalidInput(f"section {after_id!r} is not a child of the given parent", field="after_id")
 
-    def _inserted(self, children: dict[str | None, tuple[str, ...]], parent_id: str | None,
-                  after_id: str | None, section_id: str) -> dict[str | None, tuple[str, ...]]:
-        siblings = list(children.get(parent_id, ()))
-        index = 0 if after_id is None else siblings.index(after_id) + 1
-        siblings.insert(index, section_id)
-        return {**children, parent_id: tuple(siblings)}
+    def _insert(self, parent_id: str | None, after_id: str | None, section_id: str) -> None:
+        siblings = self.children.setdefault(parent_id, [])
+        siblings.insert(0 if after_id is None else siblings.index(after_id) + 1, section_id)
+        self.parents[section_id] = parent_id
 
-    def add(self, section: Section, parent_id: str | None, after_id: str | None) -> Document:
-        """Return the document with a new section placed under parent, after a sibling (None: first)."""
+    def _add(self, section: Section, parent_id: str | None, after_id: str | None) -> None:
         if section.id in self.sections:
             raise InvalidInput(f"section id {section.id!r} is already in use", field="section_id")
         validate_section_fields(section.kind, section.label, section.title, section.text)
         self._check_anchor(parent_id, after_id)
-        return Document(
-            title=self.title,
-            sections={**self.sections, section.id: section},
-            children=self._inserted(self.children, parent_id, after_id, section.id),
-            parents={**self.parents, section.id: parent_id},
-        )
+        self.sections[section.id] = section
+        self._insert(parent_id, after_id, section.id)
 
-    def amend(self, section_id: str, *, text: str, title: str | None, label: str | None) -> Document:
-        """Return the document with one section's text, title and label replaced."""
+    def _amend(self, section_id: str, *, text: str, title: str | None, label: str | None) -> None:
         old = self.require(section_id)
         validate_section_fields(old.kind, label, title, text)
-        return replace(self, sections={**self.sections, section_id: replace(old, text=text, title=title, label=label)})
+        self.sections[section_id] = Section(id=old.id, kind=old.kind, label=label, title=title, text=text)
 
-    def move(self, section_id: str, parent_id: str | None, after_id: str | None) -> Document:
-        """Return the document with a section (and its subtree) placed elsewhere."""
+    def _move(self, section_id: str, parent_id: str | None, after_id: str | None) -> None:
         self.require(section_id)
         self._check_anchor(parent_id, after_id, moving=section_id)
         old_parent = self.parents[section_id]
-        children = {**self.children, old_parent: tuple(c for c in self.children[old_parent] if c != section_id)}
-        return Document(
-            title=self.title,
-            sections=self.sections,
-            children=self._inserted(children, parent_id, after_id, section_id),
-            parents={**self.parents, section_id: parent_id},
-        )
+        self.children[old_parent].remove(section_id)
+        if not self.children[old_parent] and old_parent is not None:
+            del self.children[old_parent]
+        self._insert(parent_id, after_id, section_id)
 
-    def remove(self, section_id: str) -> Document:
-        """Return the document without a section and its whole subtree."""
+    def _remove(self, section_id: str) -> None:
         self.require(section_id)
-        gone = {section_id, *self.descendants(section_id)}
+        gone = [section_id, *self.descendants(section_id)]
         parent = self.parents[section_id]
-        children = {k: v for k, v in self.children.items() if k not in gone}
-        children[parent] = tuple(c for c in children[parent] if c != section_id)
-        return Document(
-            title=self.title,
-            sections={k: v for k, v in self.sections.items() if k not in gone},
-            children=children,
-            parents={k: v for k, v in self.parents.items() if k not in gone},
-        )
+        self.children[parent].remove(section_id)
+        if not self.children[parent] and parent is not None:
+            del self.children[parent]
+        for sid in gone:
+            del self.sections[sid]
+            del self.parents[sid]
+            self.children.pop(sid, None)
 
-    def retitle(self, title: str) -> Document:
-        """Return the document under a new title."""
-        if not title.strip():
-            raise InvalidInput("a title cannot be empty", field="title")
-        return replace(self, title=title)
+    # ---- reading -------------------------------------------------------------------------------
 
     def tree(self, parent_id: str | None = None) -> list[dict[str, Any]]:
         """Return the sections as nested dicts in document order."""
@@ -198,14 +235,14 @@ class Document:
         return self._canonical_bytes(policy_id, language).decode("utf-8")
 
     def content_hash(self, policy_id: str, language: str) -> str:
-        """Hash the content as rendered for this policy (`events.canonical.content_hash` of `render`)."""
+        """Hash the content as rendered for this policy (`events.domain.canonical.content_hash` of `render`)."""
         return "sha256:" + hashlib.sha256(self._canonical_bytes(policy_id, language)).hexdigest()
 
     @classmethod
     def from_tree(cls, title: str, sections: list[dict[str, Any]]) -> Document:
         """Build a document from nested dicts that carry ids (the inverse of `tree`), checking every section."""
         by_id: dict[str, Section] = {}
-        children: dict[str | None, tuple[str, ...]] = {}
+        children: dict[str | None, list[str]] = {}
         parents: dict[str, str | None] = {}
 
         def place(items: list[dict[str, Any]], parent_id: str | None) -> None:
@@ -220,10 +257,10 @@ class Document:
                 placed.append(section.id)
                 place(item.get("children") or [], section.id)
             if placed or parent_id is None:
-                children[parent_id] = tuple(placed)
+                children[parent_id] = placed
 
         place(sections, None)
-        return cls(title=title, sections=by_id, children=children, parents=parents)
+        return cls(title, by_id, children, parents)
 
 
 def validate_section_fields(kind: str, label: str | None, title: str | None, text: str) -> None:

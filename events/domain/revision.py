@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .document import Document
-from .rules import ApprovalRule, Signature, rule_met
-
-FINAL_STATUSES = ("published", "rejected", "withdrawn")
+from .document import Document, SectionChange
+from .rules import ApprovalRule, Signature, Status, rule_met
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,9 +27,9 @@ class Revision:
     author: str
     base_version: int
     summary: str
-    status: str = "draft"
+    status: Status = Status.DRAFT
     preview: Document
-    changes: list = field(default_factory=list)
+    changes: list[SectionChange] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
     reviewers: tuple[str, ...] = ()
     reviews: list[Review] = field(default_factory=list)
@@ -45,16 +43,18 @@ class Revision:
             self._hash = self.preview.content_hash(self.policy_id, self.language)
         return self._hash
 
-    def changed(self, preview: Document, touched: set[str]) -> None:
-        """Take a new preview after a change and forget the old content hash."""
-        self.preview = preview
+    def change(self, event: SectionChange) -> None:
+        """Apply one change to the preview, note what it touched, and forget the old content hash."""
+        touched = self.preview.touched_by(event)
+        self.preview.apply(event)
         self.touched |= touched
+        self.changes.append(event)
         self._hash = ""
 
     @property
     def final(self) -> bool:
         """Tell whether no command can change this revision any more."""
-        return self.status in FINAL_STATUSES
+        return self.status.final
 
     def latest_verdicts(self) -> dict[str, str]:
         """Return each reviewer's last verdict on the current content."""

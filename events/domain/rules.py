@@ -1,9 +1,12 @@
-"""Approval rules, signature meanings and verdicts: the vocabulary of sign-off."""
+"""The vocabulary of sign-off, each rule once: roles, statuses, verdicts, meanings, limits and approval rules."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Iterable
 
+from . import types as ev
 from .errors import InvalidInput
 
 ROLES = ("author", "reviewer", "approver", "auditor", "admin")
@@ -21,6 +24,58 @@ MEANINGS = (
 APPROVING_MEANINGS = frozenset(MEANINGS) - {"reviewed"}
 PERIODIC_OUTCOMES = ("no_change", "revision_needed")
 PARTY_KINDS = ("person", "unit")
+SIGNING_ROLES = ("approver", "admin")  # the roles an approval rule may count
+
+POLICY_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])")
+POLICY_ID_RULE = "2 to 100 lowercase letters, digits and hyphens, not starting or ending with a hyphen"
+LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")  # a BCP 47 tag: ky, ru, en-GB
+REVIEW_INTERVAL_DAYS = (1, 3660)
+APPROVALS = (1, 20)
+
+
+class Status(StrEnum):
+    """Where a revision is in its lifecycle."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def final(self) -> bool:
+        """Tell whether no command can move a revision on from here."""
+        return self in (Status.PUBLISHED, Status.REJECTED, Status.WITHDRAWN)
+
+
+STATUSES = tuple(status.value for status in Status)
+
+
+def status_after(event: ev.Event) -> Status | None:
+    """Return the status an event moves its revision to, or None when it leaves the status as it is."""
+    if isinstance(event, ev.RevisionOpened):
+        return Status.DRAFT
+    if isinstance(event, ev.RevisionSubmitted):
+        return Status.IN_REVIEW
+    if isinstance(event, ev.RevisionReviewed) and event.verdict == "request_changes":
+        return Status.DRAFT
+    if isinstance(event, ev.RevisionApprovalCompleted):
+        return Status.APPROVED
+    if isinstance(event, ev.RevisionPublished):
+        return Status.PUBLISHED
+    if isinstance(event, ev.RevisionRejected):
+        return Status.REJECTED
+    if isinstance(event, ev.RevisionWithdrawn):
+        return Status.WITHDRAWN
+    return None
+
+
+def check_range(value: int, bounds: tuple[int, int], field: str) -> None:
+    """Refuse a whole number outside inclusive bounds, naming the field."""
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(f"{field.rsplit('.', 1)[-1]} must be a whole number from {low} to {high}", field=field)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,19 +85,17 @@ class ApprovalRule:
     approvals: int = 1
     roles: tuple[str, ...] = ("approver",)
 
-    @classmethod
-    def parse(cls, raw: dict[str, Any] | None) -> ApprovalRule:
-        """Validate a rule given as JSON, naming the bad field."""
-        if raw is None:
-            return cls()
-        approvals = raw.get("approvals", 1)
-        roles = raw.get("roles", ["approver"])
-        if not isinstance(approvals, int) or isinstance(approvals, bool) or not 1 <= approvals <= 20:
-            raise InvalidInput("approvals must be a whole number from 1 to 20", field="approval_rule.approvals")
-        if not isinstance(roles, list) or not roles or any(r not in ("approver", "admin") for r in roles):
-            raise InvalidInput("roles must be a non-empty list drawn from approver, admin",
+    def __post_init__(self) -> None:
+        check_range(self.approvals, APPROVALS, "approval_rule.approvals")
+        if not self.roles or any(role not in SIGNING_ROLES for role in self.roles):
+            raise InvalidInput(f"roles must be a non-empty list drawn from {', '.join(SIGNING_ROLES)}",
                                field="approval_rule.roles")
-        return cls(approvals=approvals, roles=tuple(dict.fromkeys(roles)))
+        object.__setattr__(self, "roles", tuple(dict.fromkeys(self.roles)))
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> ApprovalRule:
+        """Rebuild a rule as events store it."""
+        return cls(approvals=data["approvals"], roles=tuple(data["roles"]))
 
     def to_data(self) -> dict[str, Any]:
         """Return the rule as stored in events."""

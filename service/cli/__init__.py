@@ -138,8 +138,8 @@ def _set_database(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 def _create_app() -> Flask:
-    from service import create_app
-    return create_app()
+    from service import create_cli_app
+    return create_cli_app()
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False,

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from events.domain.canonical import format_time, parse_time, utcnow
 from events.domain.document import Document
 from events.domain.errors import DomainError
-from projections import versions
+from projections import documents as versions
 
 from service.content import demo, importing
 from service.bootstrap import services

@@ -5,14 +5,17 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
 from events.application import Context, Ledger
+from events.domain import commands as cmd
 from events.domain.canonical import format_time, parse_time, utcnow
 from events.domain.document import Document
 from events.domain.errors import AlreadyExists, WrongState
 from events.domain.policy import Actor
+from events.domain.rules import ApprovalRule
 
 from service import accounts as auth
 from service.bootstrap import bootstrap
@@ -107,9 +110,9 @@ class _Story:
         self.clock.set(moment)
         return self
 
-    def do(self, command: str, actor: str, role: str, payload: dict, reason: str | None = None) -> dict:
+    def do(self, command: cmd.Command, actor: str, role: str, reason: str | None = None) -> dict[str, Any]:
         context = Context(actor=Actor(name=actor, role=role), reason=reason)
-        return self.ledger.handle(command, POLICY_ID, context, payload).result
+        return self.ledger.handle(command, context).result
 
     def document(self, version: int) -> Document:
         return self.ledger.load(POLICY_ID).document_at(version)
@@ -151,7 +154,7 @@ def _adopt_2019(story: _Story, seed: Path) -> None:
     story.at("2019-08-26T09:30:00+00:00")
     imported = import_policy(story.ledger, parse_policy_file(seed), ImportRequest(
         policy_id=POLICY_ID, actor="quality-office", source=seed.name, language="ky",
-        approval_rule={"approvals": 2, "roles": ["approver"]}, publish=True,
+        approval_rule=ApprovalRule(approvals=2, roles=("approver",)), publish=True,
         effective_from=parse_time("2019-09-01T00:00:00Z"),
         reason="approved by the academic council on 2019-08-23, before the ledger was kept; "
                f"imported from {seed.name}"))
@@ -161,9 +164,9 @@ def _adopt_2019(story: _Story, seed: Path) -> None:
     for section_id in document.children[None]:
         section = document.sections[section_id]
         if section.label in UNITS:
-            story.do("assign_responsibility", "quality-office", "admin", {
-                "party": UNITS[section.label], "party_kind": "unit", "section_id": section_id,
-                "duty": "responsible", "valid_from": "2019-09-01T00:00:00Z"},
+            story.do(cmd.AssignResponsibility(
+                policy_id=POLICY_ID, party=UNITS[section.label], party_kind="unit", section_id=section_id,
+                duty="responsible", valid_from=parse_time("2019-09-01T00:00:00Z")), "quality-office", "admin",
                 reason="order of the rector on the 2019–2024 development concept")
 
 
@@ -177,38 +180,44 @@ def _revise_2021(story: _Story) -> None:
     author = "head-of-department"
     provisions = _provisions(story.document(1))
     fifth = provisions[4]
-    rid = story.at("2021-05-10T08:15:00+00:00").do("open_revision", author, "author", {
-        "summary": "5-жобону тактоо жана кызыкдар тараптардын пикири боюнча жобо кошуу"})["revision_id"]
+    rid = story.at("2021-05-10T08:15:00+00:00").do(cmd.OpenRevision(
+        policy_id=POLICY_ID, summary="5-жобону тактоо жана кызыкдар тараптардын пикири боюнча жобо кошуу"),
+        author, "author")["revision_id"]
     story.revisions["revision_2021"] = rid
-    story.do("change_revision", author, "author", {"revision_id": rid, "changes": [
-        {"op": "amend", "section_id": fifth, "text": PROVISION_5_DRAFT},
-        {"op": "add", "parent_id": story.document(1).parents[fifth], "after_id": fifth, "kind": "item",
-         "label": "•", "text": PROVISION_ADDED}]})
-    story.at("2021-05-12T10:00:00+00:00").do("submit_revision", author, "author", {
-        "revision_id": rid, "reviewers": ["reviewer1", "reviewer2"]})
-    story.at("2021-05-17T11:40:00+00:00").do("review_revision", "reviewer1", "reviewer", {
-        "revision_id": rid, "verdict": "request_changes",
-        "comment": "Иш берүүчүлөрдү да атаңыз: бүтүрүүчүлөрдүн ишке орношуусу ушуга байланыштуу."})
-    story.at("2021-05-19T09:05:00+00:00").do("change_revision", author, "author", {"revision_id": rid, "changes": [
-        {"op": "amend", "section_id": fifth, "text": PROVISION_5}]})
-    story.do("submit_revision", author, "author", {"revision_id": rid, "reviewers": ["reviewer1", "reviewer2"]})
-    story.at("2021-05-24T14:20:00+00:00").do("review_revision", "reviewer1", "reviewer", {
-        "revision_id": rid, "verdict": "approve", "comment": "Сунуш эске алынды."})
-    story.at("2021-05-25T10:10:00+00:00").do("review_revision", "reviewer2", "reviewer", {
-        "revision_id": rid, "verdict": "approve", "comment": "Макулмун."})
-    story.at("2021-06-02T09:00:00+00:00").do("approve_revision", "qa-director", "approver", {
-        "revision_id": rid, "meaning": "approved as quality assurance director"})
-    story.at("2021-06-07T12:30:00+00:00").do("approve_revision", "rector", "approver", {
-        "revision_id": rid, "meaning": "approved as rector", "comment": "Окумуштуулар кеңешинин чечими менен"})
-    story.at("2021-08-20T10:00:00+00:00").do("publish_revision", "qa-director", "approver", {
-        "revision_id": rid, "effective_from": "2021-09-01T00:00:00Z"}, reason="in force from the new academic year")
-    story.at("2021-09-10T07:45:00+00:00").do("acknowledge_version", "teacher", "author", {"version": 2})
+    on = {"policy_id": POLICY_ID, "revision_id": rid}
+    story.do(cmd.ChangeRevision(**on, changes=(
+        cmd.AmendSection(section_id=fifth, text=PROVISION_5_DRAFT),
+        cmd.AddSection(parent_id=story.document(1).parents[fifth], after_id=fifth, kind="item", label="•",
+                       text=PROVISION_ADDED))), author, "author")
+    story.at("2021-05-12T10:00:00+00:00").do(cmd.SubmitRevision(**on, reviewers=("reviewer1", "reviewer2")),
+                                              author, "author")
+    story.at("2021-05-17T11:40:00+00:00").do(cmd.ReviewRevision(
+        **on, verdict="request_changes",
+        comment="Иш берүүчүлөрдү да атаңыз: бүтүрүүчүлөрдүн ишке орношуусу ушуга байланыштуу."),
+        "reviewer1", "reviewer")
+    story.at("2021-05-19T09:05:00+00:00").do(cmd.ChangeRevision(**on, changes=(
+        cmd.AmendSection(section_id=fifth, text=PROVISION_5),)), author, "author")
+    story.do(cmd.SubmitRevision(**on, reviewers=("reviewer1", "reviewer2")), author, "author")
+    story.at("2021-05-24T14:20:00+00:00").do(cmd.ReviewRevision(**on, verdict="approve",
+                                                                comment="Сунуш эске алынды."), "reviewer1", "reviewer")
+    story.at("2021-05-25T10:10:00+00:00").do(cmd.ReviewRevision(**on, verdict="approve", comment="Макулмун."),
+                                              "reviewer2", "reviewer")
+    story.at("2021-06-02T09:00:00+00:00").do(cmd.ApproveRevision(
+        **on, meaning="approved as quality assurance director"), "qa-director", "approver")
+    story.at("2021-06-07T12:30:00+00:00").do(cmd.ApproveRevision(
+        **on, meaning="approved as rector", comment="Окумуштуулар кеңешинин чечими менен"), "rector", "approver")
+    story.at("2021-08-20T10:00:00+00:00").do(cmd.PublishRevision(
+        **on, effective_from=parse_time("2021-09-01T00:00:00Z")), "qa-director", "approver",
+        reason="in force from the new academic year")
+    story.at("2021-09-10T07:45:00+00:00").do(cmd.AcknowledgeVersion(policy_id=POLICY_ID, version=2),
+                                              "teacher", "author")
 
 
 def _review_2022(story: _Story) -> None:
     """The yearly review of the policy in force finds nothing to change, and says so."""
-    story.at("2022-06-15T10:00:00+00:00").do("record_periodic_review", "qa-director", "approver", {
-        "outcome": "no_change", "notes": "Саясат талдоого алынды; өзгөртүү талап кылынбайт."})
+    story.at("2022-06-15T10:00:00+00:00").do(cmd.RecordPeriodicReview(
+        policy_id=POLICY_ID, outcome="no_change", notes="Саясат талдоого алынды; өзгөртүү талап кылынбайт."),
+        "qa-director", "approver")
 
 
 def _reject_2024(story: _Story) -> None:
@@ -216,26 +225,27 @@ def _reject_2024(story: _Story) -> None:
     author = "head-of-department"
     document = story.document(2)
     sixth = next(s.id for s in document.sections.values() if s.label == "VI.")
-    rid = story.at("2024-02-12T08:30:00+00:00").do("open_revision", author, "author", {
-        "summary": "VI багытты кеңейтүү: бардык курстар онлайн"})["revision_id"]
+    rid = story.at("2024-02-12T08:30:00+00:00").do(cmd.OpenRevision(
+        policy_id=POLICY_ID, summary="VI багытты кеңейтүү: бардык курстар онлайн"), author, "author")["revision_id"]
     story.revisions["rejected_2024"] = rid
-    story.do("change_revision", author, "author", {"revision_id": rid, "changes": [
-        {"op": "amend", "section_id": sixth, "text": DIRECTION_VI_REJECTED}]})
-    story.at("2024-02-13T09:00:00+00:00").do("submit_revision", author, "author", {
-        "revision_id": rid, "reviewers": ["reviewer2"]})
+    on = {"policy_id": POLICY_ID, "revision_id": rid}
+    story.do(cmd.ChangeRevision(**on, changes=(cmd.AmendSection(section_id=sixth, text=DIRECTION_VI_REJECTED),)),
+             author, "author")
+    story.at("2024-02-13T09:00:00+00:00").do(cmd.SubmitRevision(**on, reviewers=("reviewer2",)), author, "author")
     story.at("2024-03-01T11:00:00+00:00").do(
-        "reject_revision", "rector", "approver", {"revision_id": rid},
+        cmd.RejectRevision(**on), "rector", "approver",
         reason="Бардык курстарды онлайн форматка өткөрүү университеттин өнүгүү концепциясына ылайык келбейт.")
 
 
 def _draft_now(story: _Story) -> None:
     """The dean has a draft open: provision 9 speaks of digital transformation, not informatisation."""
     ninth = _provisions(story.document(2))[9]  # the ninth of the original eleven, after 2021's addition
-    rid = story.at("2025-10-06T09:00:00+00:00").do("open_revision", "dean", "author", {
-        "summary": "9-жобону жаңылоо: маалыматташтыруудан санариптик трансформацияга"})["revision_id"]
+    rid = story.at("2025-10-06T09:00:00+00:00").do(cmd.OpenRevision(
+        policy_id=POLICY_ID, summary="9-жобону жаңылоо: маалыматташтыруудан санариптик трансформацияга"),
+        "dean", "author")["revision_id"]
     story.revisions["open_draft"] = rid
-    story.at(LAST_MOMENT).do("change_revision", "dean", "author", {"revision_id": rid, "changes": [
-        {"op": "amend", "section_id": ninth, "text": PROVISION_9_DRAFT}]})
+    story.at(LAST_MOMENT).do(cmd.ChangeRevision(policy_id=POLICY_ID, revision_id=rid, changes=(
+        cmd.AmendSection(section_id=ninth, text=PROVISION_9_DRAFT),)), "dean", "author")
 
 
 def save_tokens(path: Path, result: DemoResult, database: str) -> None:

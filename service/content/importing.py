@@ -1,22 +1,19 @@
 """Import a policy from text: read and parse a file, create the policy with its sections, adopt it if asked."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from events.application import Context, Ledger
-from events.domain.canonical import format_time
+from events.domain import commands as cmd
 from events.domain.document import validate_section_fields
 from events.domain.errors import InvalidInput
-from events.domain.policy import POLICY_ID, Actor
+from events.domain.policy import Actor
+from events.domain.rules import LANGUAGE, POLICY_ID, ApprovalRule
 
-from service import schemas
 from .textformat import ImportSummary, ParsedPolicy, parse_policy_text
-
-LANGUAGE = re.compile(schemas.LANGUAGE)  # the HTTP API's rule, matched in full
 MAX_TITLE = 2000
 DEFAULT_REVIEW_INTERVAL_DAYS = 365
 
@@ -93,7 +90,7 @@ class ImportRequest:
     title: str | None = None
     language: str = "ky"
     review_interval_days: int = DEFAULT_REVIEW_INTERVAL_DAYS
-    approval_rule: dict[str, Any] | None = None
+    approval_rule: ApprovalRule | None = None
     publish: bool = False
     effective_from: datetime | None = None
     reason: str | None = None
@@ -139,18 +136,17 @@ def import_policy(ledger: Ledger, parsed: ParsedPolicy, request: ImportRequest) 
     """Create the policy with the parsed sections as its draft, and adopt that draft as version 1 if asked."""
     title = check_request(request, parsed)
     created_reason = (request.reason if not request.publish else None) or f"imported from {request.source}"
-    created = ledger.handle("create_policy", request.policy_id, Context(
-        actor=Actor(name=request.actor, role="author"), reason=created_reason), {
-        "id": request.policy_id, "title": title, "language": request.language,
-        "review_interval_days": request.review_interval_days, "approval_rule": request.approval_rule,
-        "sections": parsed.sections, "summary": f"Text imported from {request.source}"})
+    created = ledger.handle(cmd.CreatePolicy(
+        policy_id=request.policy_id, title=title, language=request.language,
+        review_interval_days=request.review_interval_days, approval_rule=request.approval_rule,
+        sections=cmd.section_drafts(parsed.sections), summary=f"Text imported from {request.source}"),
+        Context(actor=Actor(name=request.actor, role="author"), reason=created_reason))
     draft = created.result["draft_revision_id"]
     if not request.publish:
         return ImportResult(policy_id=request.policy_id, title=title, draft_revision_id=draft,
                             summary=parsed.summary)
-    adopted = ledger.handle("adopt_revision", request.policy_id, Context(
-        actor=Actor(name=request.actor, role="admin"), reason=request.reason or adoption_reason(request.source)), {
-        "revision_id": draft,
-        "effective_from": format_time(request.effective_from) if request.effective_from else None})
+    adopted = ledger.handle(
+        cmd.AdoptRevision(policy_id=request.policy_id, revision_id=draft, effective_from=request.effective_from),
+        Context(actor=Actor(name=request.actor, role="admin"), reason=request.reason or adoption_reason(request.source)))
     return ImportResult(policy_id=request.policy_id, title=title, draft_revision_id=draft, summary=parsed.summary,
                         version=adopted.result["version"], effective_from=adopted.result["effective_from"])

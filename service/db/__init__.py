@@ -9,24 +9,33 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, MetaData, inspect, text
+from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, delete, inspect, select, text
 
+from events.store import EventStore
 from events.store.engine import write_transaction
+from events.store.tables import metadata
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The revision that holds the schema `events.store.tables.create_all` made before migrations existed.
 INITIAL_REVISION = "0001"
 VERSION_TABLE = "alembic_version"
 
+# A migration that adds or reshapes a read model asks for the read models to be rebuilt from the log;
+# `upgrade` does so in the same transaction, so no read model is ever left disagreeing with the log.
+rebuild_requests = Table(
+    "rebuild_requests", metadata,
+    Column("reason", String(200), primary_key=True),
+    Column("requested_by", String(20), nullable=False),
+)
+
 
 def full_metadata() -> MetaData:
     """Return the one MetaData with every table registered on it (log, read models, service tables)."""
     import projections  # noqa: F401  (each read-model module registers its tables on import)
-    from events.store.tables import metadata
 
     from service import accounts  # noqa: F401  (the service's own tables)
     from service.evidence import checkpoints  # noqa: F401
-    from service.http import conventions  # noqa: F401
+    from service.http import idempotency  # noqa: F401
     return metadata
 
 
@@ -48,6 +57,10 @@ def upgrade(engine: Engine) -> None:
         if _made_before_migrations(connection):
             command.stamp(config, _revision_of_unversioned(connection))
         command.upgrade(config, "head")
+        if connection.execute(select(rebuild_requests.c.reason)).first() is not None:
+            from projections.rebuild import replay_into
+            replay_into(connection, EventStore(engine))
+            connection.execute(delete(rebuild_requests))
 
 
 def _made_before_migrations(connection: Connection) -> bool:

@@ -17,7 +17,7 @@ from events.domain.errors import InvalidInput, NotFound
 from events.domain.policy import Policy, PublishedVersion
 from events.store import BATCH, EventStore
 from events.domain.streams import stream_for
-from projections.versions import policy_versions
+from projections.documents import policy_versions
 
 from .checkpoints import SigningKey, sign_head
 

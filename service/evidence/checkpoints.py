@@ -232,6 +232,11 @@ def page(engine: Engine, after: int | None, limit: int) -> list[dict[str, Any]]:
         return [_as_dict(row) for row in connection.execute(query)]
 
 
+def init_app(app: Flask) -> None:
+    """Sign a checkpoint after writes when CHECKPOINT_INTERVAL_SECONDS asks for them."""
+    app.after_request(checkpoint_after_write)
+
+
 def checkpoint_after_write(response: Response) -> Response:
     """After a successful write request, sign a checkpoint if the newest is older than the configured interval."""
     interval = current_app.config.get("CHECKPOINT_INTERVAL_SECONDS") or 0

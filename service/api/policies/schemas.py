@@ -1,0 +1,266 @@
+"""What the policies resource parses and answers: the catalogue, documents, versions, diffs, section histories."""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from events.domain import commands as cmd
+from events.domain.document import KINDS
+from events.domain.errors import InvalidInput
+from events.domain.rules import (APPROVALS, LANGUAGE, MEANINGS, POLICY_ID, POLICY_ID_RULE, REVIEW_INTERVAL_DAYS,
+                                 ROLES, SIGNING_ROLES, ApprovalRule)
+
+from ..common import (MAX_INT, CommandInput, Cursor, ListQuery, Moment, NonBlank, Page, Section, Strict, Text, count,
+                      reason, time)
+
+# ---- queries ---------------------------------------------------------------------------------------
+
+
+class PolicyListQuery(ListQuery):
+    cursor = Cursor(str)
+
+
+class NumberedListQuery(ListQuery):
+    cursor = Cursor(int)
+
+
+class VersionListQuery(NumberedListQuery):
+    as_of = Moment(metadata={"description": "only versions whose publication the ledger had recorded by this time"})
+
+
+class PolicyReadQuery(Strict):
+    at = Moment(metadata={"description": "the version in force at this time (default: now)"})
+    as_of = Moment(metadata={"description": "only what the ledger had recorded by this time"})
+    version = fields.Integer(validate=validate.Range(min=1, max=MAX_INT),
+                             metadata={"description": "this published version instead of the one in force"})
+
+    @validates_schema
+    def _one_way(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "version" in data and "at" in data:
+            raise ValidationError("give either version or at, not both", field_name="version")
+
+
+class AsOfQuery(Strict):
+    as_of = Moment(metadata={"description": "only what the ledger had recorded by this time"})
+
+
+class DiffQuery(Strict):
+    from_version = fields.Integer(data_key="from", required=True, validate=validate.Range(min=1, max=MAX_INT))
+    to_version = fields.Integer(data_key="to", required=True, validate=validate.Range(min=1, max=MAX_INT))
+
+
+# ---- the new policy ------------------------------------------------------------------------------
+
+class SectionInput(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    label = Text(allow_none=True, validate=validate.Length(max=50))
+    title = Text(allow_none=True, validate=validate.Length(max=2000))
+    text = Text(load_default="", validate=validate.Length(max=100_000))
+    children = fields.List(fields.Nested(lambda: SectionInput()), validate=validate.Length(max=2000))
+
+
+class ApprovalRuleInput(Strict):
+    approvals = count(*APPROVALS, load_default=1)
+    roles = fields.List(fields.String(validate=validate.OneOf(SIGNING_ROLES)), load_default=["approver"],
+                        validate=validate.Length(min=1))
+
+
+class PolicyCreate(CommandInput):
+    command = cmd.CreatePolicy
+
+    id = fields.String(required=True, validate=validate.Regexp(POLICY_ID.pattern + r"\Z", error=POLICY_ID_RULE))
+    title = Text(required=True, validate=[validate.Length(min=1, max=2000), NonBlank()])
+    language = fields.String(required=True, validate=validate.Regexp(LANGUAGE.pattern + r"\Z",
+                                                                       error="a language tag such as ky"))
+    review_interval_days = count(*REVIEW_INTERVAL_DAYS, required=True)
+    approval_rule = fields.Nested(ApprovalRuleInput)
+    sections = fields.List(fields.Nested(SectionInput), validate=validate.Length(max=2000))
+    summary = Text(validate=validate.Length(max=2000), metadata={"description": "summary of the draft revision"})
+    reason = reason()
+
+    def to_command(self, data: dict[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = {"policy_id": data.pop("id"), **data,
+                                 "sections": cmd.section_drafts(data.get("sections") or [])}
+        if "approval_rule" in data:
+            rule = data["approval_rule"]
+            try:
+                found["approval_rule"] = ApprovalRule(approvals=rule["approvals"], roles=tuple(rule["roles"]))
+            except InvalidInput as error:
+                raise ValidationError({error.field or "approval_rule": [error.message]}) from None
+        if found.get("summary") is None:
+            found.pop("summary", None)
+        return found
+
+
+# ---- answers ---------------------------------------------------------------------------------------
+
+class ScheduledVersion(Schema):
+    version = fields.Integer()
+    effective_from = time()
+
+
+class PolicyDocument(Schema):
+    id = fields.String(attribute="policy_id")
+    title = fields.String()
+    language = fields.String()
+    version = fields.Integer()
+    effective_from = time()
+    published_at = time()
+    revision_id = fields.String()
+    log_position = fields.Integer(attribute="position",
+                                  metadata={"description": "global log position of the publication"})
+    content_hash = fields.String()
+    sections = fields.List(fields.Nested(Section))
+    scheduled = fields.Nested(ScheduledVersion, allow_none=True,
+                              metadata={"description": "the next published version, not yet in force"})
+
+
+class PolicySummary(Schema):
+    id = fields.String(attribute="policy_id")
+    title = fields.String()
+    language = fields.String()
+    version = fields.Integer(allow_none=True, metadata={"description": "in force now; null before the first"})
+    effective_from = time(allow_none=True)
+    latest_version = fields.Integer()
+    next_review_due = time(allow_none=True)
+
+
+class PolicyPage(Page):
+    items = fields.List(fields.Nested(PolicySummary))
+
+
+class ApprovalRuleAnswer(Schema):
+    approvals = fields.Integer()
+    roles = fields.List(fields.String())
+
+
+class PolicyCreated(Schema):
+    id = fields.String(attribute="policy_id")
+    title = fields.String()
+    language = fields.String()
+    owner = fields.String()
+    review_interval_days = fields.Integer()
+    approval_rule = fields.Nested(ApprovalRuleAnswer)
+    created_at = time()
+    latest_version = fields.Integer()
+    draft_revision_id = fields.String(allow_none=True)
+
+
+class Signature(Schema):
+    approver = fields.String()
+    role = fields.String(metadata={"enum": list(ROLES)})
+    meaning = fields.String(metadata={"enum": list(MEANINGS)})
+    at = time()
+    content_hash = fields.String()
+
+
+class VersionSummary(Schema):
+    version = fields.Integer()
+    title = fields.String()
+    effective_from = time()
+    published_at = time()
+    recorded_at = time()
+    log_position = fields.Integer(attribute="position")
+    revision_id = fields.String()
+    summary = fields.String()
+    author = fields.String()
+    publisher = fields.String()
+    approvers = fields.List(fields.Nested(Signature))
+    content_hash = fields.String()
+    editorial = fields.Boolean()
+    backdated = fields.Boolean()
+    adopted = fields.Boolean()
+
+
+class VersionPage(Page):
+    items = fields.List(fields.Nested(VersionSummary))
+
+
+class Segment(Schema):
+    op = fields.String(metadata={"enum": ["equal", "insert", "delete"]})
+    text = fields.String()
+
+
+class TitleChange(Schema):
+    from_ = fields.String(allow_none=True, data_key="from", attribute="from")
+    to = fields.String(allow_none=True)
+    segments = fields.List(fields.Nested(Segment))
+
+
+class LabelChange(Schema):
+    from_ = fields.String(allow_none=True, data_key="from", attribute="from")
+    to = fields.String(allow_none=True)
+
+
+class Placement(Schema):
+    parent_id = fields.String(allow_none=True)
+    after_id = fields.String(allow_none=True)
+
+
+class SectionMove(Schema):
+    section_id = fields.String()
+    from_ = fields.Nested(Placement, data_key="from", attribute="from")
+    to = fields.Nested(Placement)
+
+
+class SectionAddition(Schema):
+    section_id = fields.String()
+    parent_id = fields.String(allow_none=True)
+    after_id = fields.String(allow_none=True)
+    kind = fields.String()
+    label = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    text = fields.String()
+
+
+class SectionRemoval(Schema):
+    section_id = fields.String()
+    parent_id = fields.String(allow_none=True)
+    kind = fields.String()
+    label = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    text = fields.String()
+
+
+class SectionAmendment(Schema):
+    section_id = fields.String()
+    changed = fields.List(fields.String(metadata={"enum": ["text", "title", "label"]}))
+    text = fields.List(fields.Nested(Segment), metadata={"description": "word-level diff of the text"})
+    title = fields.Nested(TitleChange, allow_none=True)
+    label = fields.Nested(LabelChange, allow_none=True)
+
+
+class DiffSide(Schema):
+    version = fields.Integer()
+    title = fields.String()
+    effective_from = time()
+    content_hash = fields.String()
+
+
+class Diff(Schema):
+    policy_id = fields.String()
+    from_ = fields.Nested(DiffSide, data_key="from", attribute="from")
+    to = fields.Nested(DiffSide)
+    title = fields.Nested(TitleChange, allow_none=True)
+    added = fields.List(fields.Nested(SectionAddition))
+    removed = fields.List(fields.Nested(SectionRemoval))
+    moved = fields.List(fields.Nested(SectionMove))
+    amended = fields.List(fields.Nested(SectionAmendment))
+
+
+class SectionChange(Schema):
+    version = fields.Integer()
+    changes = fields.List(fields.String(metadata={"enum": ["added", "amended", "moved", "removed"]}))
+    revision_id = fields.String()
+    author = fields.String()
+    approvers = fields.List(fields.Nested(Signature))
+    effective_from = time()
+    published_at = time()
+    log_position = fields.Integer(attribute="position")
+    text = fields.String(allow_none=True, metadata={"description": "the text after; null once removed"})
+
+
+class SectionHistory(Page):
+    section_id = fields.String()
+    items = fields.List(fields.Nested(SectionChange))

@@ -1,0 +1,224 @@
+"""What the revisions resource parses and answers: drafts, change ops, reviews, signatures, publication, history."""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from events.domain import commands as cmd
+from events.domain.canonical import parse_time
+from events.domain.document import KINDS
+from events.domain.rules import MEANINGS, STATUSES, VERDICTS
+
+from ..common import CommandInput, Cursor, ListQuery, Moment, NonBlank, Page, Section, Strict, Text, count, reason, time
+
+# ---- queries ---------------------------------------------------------------------------------------
+
+
+class RevisionListQuery(ListQuery):
+    cursor = Cursor(int)
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+
+class HistoryQuery(ListQuery):
+    cursor = Cursor(int)
+
+
+# ---- bodies ----------------------------------------------------------------------------------------
+
+class RevisionOpen(CommandInput):
+    command = cmd.OpenRevision
+
+    summary = Text(required=True, validate=validate.Length(max=2000))
+    base_version = count(minimum=0, metadata={"description": "default: the newest published version"})
+    reason = reason()
+
+
+# Which fields each op takes comes from its command dataclass: the rule is written once.
+_OP_FIELDS = {name: cmd.change_fields(cls) for name, cls in cmd.CHANGES.items()}
+
+
+class ChangeOp(Strict):
+    """One change; which fields it takes depends on `op` (see the API contract)."""
+
+    op = fields.String(required=True, validate=validate.OneOf(tuple(cmd.CHANGES)))
+    section_id = Text(validate=validate.Length(min=1, max=64))
+    parent_id = Text(allow_none=True, validate=validate.Length(min=1, max=64))
+    after_id = Text(allow_none=True, validate=validate.Length(min=1, max=64))
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    label = Text(allow_none=True, validate=validate.Length(max=50))
+    title = Text(allow_none=True, validate=validate.Length(max=2000))
+    text = Text(validate=validate.Length(max=100_000))
+
+    @validates_schema
+    def _fields_of_op(self, data: dict[str, Any], **kwargs: Any) -> None:
+        required, optional = _OP_FIELDS[data["op"]]
+        errors = {name: [f"required for {data['op']}"] for name in sorted(required - set(data))}
+        extra = set(data) - required - optional - {"op"}
+        errors.update({name: [f"not allowed for {data['op']}"] for name in sorted(extra)})
+        if data["op"] == "retitle" and data.get("title") is None and "title" not in errors:
+            errors["title"] = ["must be a text"]
+        if data["op"] == "amend" and data.get("text", "") is None:
+            errors["text"] = ["must be a text"]
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def _change(self, data: dict[str, Any], **kwargs: Any) -> cmd.Change:
+        return cmd.CHANGES[data.pop("op")](**data)
+
+
+class ChangesInput(CommandInput):
+    command = cmd.ChangeRevision
+
+    changes = fields.List(fields.Nested(ChangeOp), required=True, validate=validate.Length(min=1, max=2000))
+    reason = reason()
+
+    def to_command(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {"changes": tuple(data["changes"])}
+
+
+class SubmitInput(CommandInput):
+    command = cmd.SubmitRevision
+
+    reviewers = fields.List(Text(validate=[validate.Length(min=1, max=200), NonBlank()]), required=True,
+                            validate=validate.Length(max=50))
+    reason = reason()
+
+    def to_command(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {"reviewers": tuple(data["reviewers"])}
+
+
+class ReviewInput(CommandInput):
+    command = cmd.ReviewRevision
+
+    verdict = fields.String(required=True, validate=validate.OneOf(VERDICTS))
+    comment = Text(load_default="", validate=validate.Length(max=10_000))
+    reason = reason()
+
+
+class ApprovalInput(CommandInput):
+    command = cmd.ApproveRevision
+
+    meaning = fields.String(required=True, validate=validate.OneOf(MEANINGS))
+    comment = Text(load_default="", validate=validate.Length(max=10_000))
+    reason = reason()
+
+
+class PublishInput(CommandInput):
+    command = cmd.PublishRevision
+
+    effective_from = Moment(metadata={"description": "default: now; a past time needs a reason"})
+    editorial = fields.Boolean(load_default=False, truthy={True}, falsy={False},
+                               metadata={"description": "an editorial version asks for no new acknowledgement"})
+    reason = reason()
+
+    def to_command(self, data: dict[str, Any]) -> dict[str, Any]:
+        if "effective_from" in data:
+            data["effective_from"] = parse_time(data["effective_from"])
+        return data
+
+
+class RejectInput(CommandInput):
+    command = cmd.RejectRevision
+
+    reason = Text(required=True, validate=[validate.Length(min=1, max=2000), NonBlank()])
+
+
+class WithdrawInput(RejectInput):
+    command = cmd.WithdrawRevision
+
+
+# ---- answers ---------------------------------------------------------------------------------------
+
+class ChangeRecord(Schema):
+    op = fields.String(metadata={"enum": list(cmd.CHANGES)})
+    section_id = fields.String()
+    parent_id = fields.String(allow_none=True)
+    after_id = fields.String(allow_none=True)
+    kind = fields.String()
+    label = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    text = fields.String()
+    actor = fields.String()
+    at = time()
+
+
+class ReviewRecord(Schema):
+    reviewer = fields.String()
+    role = fields.String()
+    verdict = fields.String(metadata={"enum": list(VERDICTS)})
+    comment = fields.String()
+    at = time()
+    content_hash = fields.String()
+    void = fields.Boolean(metadata={"description": "the content changed since this review"})
+
+
+class ApprovalRecord(Schema):
+    approver = fields.String()
+    role = fields.String()
+    meaning = fields.String(metadata={"enum": list(MEANINGS)})
+    comment = fields.String()
+    reason = fields.String(allow_none=True)
+    at = time()
+    content_hash = fields.String()
+    void = fields.Boolean(metadata={"description": "the content changed since this signature"})
+
+
+class Preview(Schema):
+    title = fields.String()
+    sections = fields.List(fields.Nested(Section))
+
+
+class RevisionSummary(Schema):
+    id = fields.String(attribute="revision_id")
+    policy_id = fields.String()
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    author = fields.String()
+    base_version = fields.Integer()
+    summary = fields.String()
+    reviewers = fields.List(fields.String())
+    opened_at = time()
+    updated_at = time()
+    published_version = fields.Integer(allow_none=True)
+
+
+class Revision(RevisionSummary):
+    changes = fields.List(fields.Nested(ChangeRecord))
+    reviews = fields.List(fields.Nested(ReviewRecord))
+    approvals = fields.List(fields.Nested(ApprovalRecord))
+    conflicts = fields.List(fields.String(), metadata={"description": "touched sections changed since the base"})
+    content_hash = fields.String()
+    preview = fields.Nested(Preview)
+
+
+class RevisionChanged(Revision):
+    section_ids = fields.List(fields.String(), metadata={
+        "description": "per change in order: the section it touched (new ids for adds; `title` for a retitle)"})
+
+
+class RevisionPage(Page):
+    items = fields.List(fields.Nested(RevisionSummary))
+
+
+class Transition(Schema):
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String()
+    actor = fields.String()
+    role = fields.String()
+    at = time()
+    reason = fields.String(allow_none=True)
+    log_position = fields.Integer(attribute="position")
+
+
+class RevisionHistoryItem(RevisionSummary):
+    transitions = fields.List(fields.Nested(Transition))
+
+
+class RevisionHistory(Page):
+    items = fields.List(fields.Nested(RevisionHistoryItem))
+
+
+class Published(Schema):
+    version = fields.Integer()
+    effective_from = time()

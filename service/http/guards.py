@@ -1,0 +1,62 @@
+"""Guards every API request passes: ids in paths that could name something, and write bodies that are JSON objects."""
+from __future__ import annotations
+
+import json
+import re
+from functools import wraps
+from typing import Any, Callable, TypeVar
+
+from flask import request
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from events.domain.errors import NotFound
+
+View = TypeVar("View", bound=Callable[..., Any])
+MAX_INT = 2**31 - 1
+# Ids in paths are generated slugs: anything else cannot name a resource, so it is a 404 before any query.
+PATH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+MAX_JSON_DEPTH = 64
+
+
+def path_ids() -> None:
+    """Refuse, before any view runs, ids in the path that cannot exist (404 naming the parameter)."""
+    for name, value in (request.view_args or {}).items():
+        if (not PATH_ID.fullmatch(value)) if isinstance(value, str) else value > MAX_INT:
+            raise NotFound(f"no such {name}", field=name)
+
+
+def json_body(view: View) -> View:
+    """Refuse a write body that is not sent as JSON (415) or nests deeper than any real one (400)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not request.is_json:
+            error = UnsupportedMediaType("the request body must be JSON, sent as Content-Type: application/json")
+            error.data = {"message": error.description,
+                          "messages": {"headers": {"Content-Type": ["must be application/json"]}}}
+            raise error
+        try:
+            too_deep = _depth(json.loads(request.get_data())) > MAX_JSON_DEPTH
+        except ValueError:
+            too_deep = False  # malformed JSON: the body parser answers it with a 400 naming the body
+        except RecursionError:
+            too_deep = True
+        if too_deep:
+            error = BadRequest(f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
+            error.data = {"message": error.description, "messages": {"json": [error.description]}}
+            raise error
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _depth(value: Any) -> int:
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        value, level = todo.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, level)
+            if level > MAX_JSON_DEPTH:
+                break
+            todo.extend((v, level + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
