@@ -2,24 +2,25 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import psycopg
 from sqlalchemy import MetaData, insert
 
 import projections
 from events.application import Context, Ledger
+from events.domain import commands as cmd
 from events.domain.canonical import canonical_json, chain_hash, event_body, format_time, sha256_hex, utcnow
-from events.store.engine import make_engine
 from events.domain.policy import Actor
-from events.store.tables import create_all
-from events.store.tables import events as events_table
-from events.store.signals import appended
-from events.store import EventStore
 from events.domain.streams import stream_for
 from events.domain.types import Meta, SectionAmended
-from events.domain import commands as cmd
+from events.store import EventStore
+from events.store.engine import make_engine
+from events.store.signals import appended
+from events.store.tables import create_all
+from events.store.tables import events as events_table
 from service.db import upgrade
 
 from . import peer
@@ -73,7 +74,8 @@ class Rows:
             stream = stream_for(pid)
             self.position += 1
             version = self.versions[stream] = self.versions.get(stream, 0) + 1
-            data, meta_json, recorded = canonical_json(event.to_data()), canonical_json(meta.to_data()), meta.occurred_at
+            data, meta_json = canonical_json(event.to_data()), canonical_json(meta.to_data())
+            recorded = meta.occurred_at
             body = event_body(position=self.position, stream=stream, version=version, type=event.type_name,
                               schema=1, data_json=data, meta_json=meta_json, recorded_at=recorded)
             digest = chain_hash(self.prev_hash, sha256_hex(body))
@@ -129,7 +131,7 @@ def core_runner(url: str, work: Amendments, count: int) -> Callable[[], float]:
     rows = Rows()
 
     def run() -> float:
-        batch = [dict(zip(COLUMNS, row)) for row in rows.make(work.batch(count))]
+        batch = [dict(zip(COLUMNS, row, strict=True)) for row in rows.make(work.batch(count))]
         statement = insert(table)
 
         def go() -> None:
@@ -199,7 +201,9 @@ def command_runner(url: str, work: Amendments, count: int) -> Callable[[], float
     author = Context(actor=Actor(name="dean", role="author"))
     drafts: dict[str, Draft] = {}
     for pid in work.policies:
-        draft = ledger.handle(cmd.CreatePolicy(policy_id=pid, title=work.corpus.title, language="ky", review_interval_days=365, sections=cmd.section_drafts(sections(work.corpus, work.rng))), author).result["draft_revision_id"]
+        created = cmd.CreatePolicy(policy_id=pid, title=work.corpus.title, language="ky", review_interval_days=365,
+                                   sections=cmd.section_drafts(sections(work.corpus, work.rng)))
+        draft = ledger.handle(created, author).result["draft_revision_id"]
         preview = ledger.load(pid).revisions[draft].preview
         drafts[pid] = Draft(draft, {sid: s.text for sid, s in preview.sections.items() if s.kind != "heading"})
 

@@ -52,9 +52,9 @@ def rebuild(url: str) -> dict[str, Any]:
     """Rebuild every read model from the log and report time and memory."""
     from sqlalchemy import func, select
 
+    from events.store import EventStore
     from events.store.engine import make_engine
     from events.store.tables import events
-    from events.store import EventStore
     from projections.catalog import policies
     from projections.rebuild import rebuild as run_rebuild
 
@@ -76,8 +76,8 @@ def rebuild(url: str) -> dict[str, Any]:
 
 def verify(url: str) -> dict[str, Any]:
     """Walk the whole hash chain and report the time it took."""
-    from events.store.engine import make_engine
     from events.store import EventStore
+    from events.store.engine import make_engine
 
     store = EventStore(make_engine(url))
     started = time.perf_counter()

@@ -43,7 +43,8 @@ class Corpus:
     def text(self, rng: random.Random, size: int) -> str:
         """Return consecutive words of the corpus, about `size` UTF-8 bytes long, starting anywhere."""
         start = rng.randrange(len(self.words))
-        words, used = [], 0
+        words: list[str] = []
+        used = 0
         while used < size:
             word = self.words[(start + len(words)) % len(self.words)]
             words.append(word)

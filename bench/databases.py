@@ -6,9 +6,9 @@ import secrets
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import sqlalchemy
 from sqlalchemy import Engine, event

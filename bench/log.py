@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sqlalchemy import Engine, insert
 
 from events.application import HANDLERS
 from events.domain.canonical import GENESIS_HASH, canonical_json, chain_hash, event_body, format_time, sha256_hex
 from events.domain.policy import Policy
-from events.store.tables import events as events_table
 from events.domain.streams import stream_for
 from events.domain.types import Meta
+from events.store.tables import events as events_table
 
 from .corpus import Corpus
 from .workload import Clock, Ids, Script, policy_ids

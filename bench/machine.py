@@ -5,7 +5,7 @@ import os
 import platform
 import sqlite3
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ def describe(postgres: bool, options: dict[str, Any]) -> dict[str, Any]:
     """Describe the machine, the software and the settings of this run."""
     memory = psutil.virtual_memory()
     record: dict[str, Any] = {
-        "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _commit(),
         "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "memory_gb": round(memory.total / 2**30, 1),
                     "platform": platform.platform(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()]},

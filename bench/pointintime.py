@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, insert
@@ -20,7 +20,7 @@ from .figures import Figure, interleaved, median, seconds
 from .workload import sections
 
 FEW, MANY = 10, 10_000
-EPOCH = datetime(1995, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1995, 1, 1, tzinfo=UTC)
 
 
 def _with_ids(tree: list[dict[str, Any]], prefix: str = "s") -> list[dict[str, Any]]:

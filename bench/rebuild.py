@@ -8,8 +8,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from events.domain.canonical import GENESIS_HASH, chain_hash
 from events.store.engine import make_engine

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Callable
+from collections.abc import Callable
 
 from events.application import Ledger
+from events.domain.streams import stream_for
+from events.store import EventStore
 from events.store.engine import make_engine
 from events.store.tables import create_all
-from events.store import EventStore
-from events.domain.streams import stream_for
 
 from . import log, peer
 from .corpus import Corpus

@@ -11,19 +11,20 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import projections
 from events.application import Context, Ledger
-from events.store.engine import make_engine
-from events.domain.policy import Actor
-from events.store import EventStore
 from events.domain import commands as cmd
 from events.domain.canonical import parse_time
-from service.db import upgrade
+from events.domain.policy import Actor
+from events.store import EventStore
+from events.store.engine import make_engine
 from service.content.textformat import parse_policy_text
+from service.db import upgrade
 
 from .corpus import seed_paths
 from .databases import Scratch
@@ -52,8 +53,12 @@ def prepare(url: str) -> None:
     ledger = Ledger(store=EventStore(engine))
     parsed = parse_policy_text(seed_paths()[0].read_text(encoding="utf-8"))
     author = Context(actor=Actor(name="dean", role="author"))
-    draft = ledger.handle(cmd.CreatePolicy(policy_id=POLICY_ID, title=parsed.title, language="ky", review_interval_days=365, sections=cmd.section_drafts(parsed.sections)), author).result["draft_revision_id"]
-    ledger.handle(cmd.AdoptRevision(policy_id=POLICY_ID, revision_id=draft, effective_from=parse_time("2019-09-01T00:00:00Z")), Context(actor=Actor(name="quality-office", role="admin"), reason="бекитилген редакция"))
+    created = cmd.CreatePolicy(policy_id=POLICY_ID, title=parsed.title, language="ky", review_interval_days=365,
+                               sections=cmd.section_drafts(parsed.sections))
+    draft = ledger.handle(created, author).result["draft_revision_id"]
+    ledger.handle(cmd.AdoptRevision(policy_id=POLICY_ID, revision_id=draft,
+                                    effective_from=parse_time("2019-09-01T00:00:00Z")),
+                  Context(actor=Actor(name="quality-office", role="admin"), reason="бекитилген редакция"))
     engine.dispose()
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from events.application import Context
@@ -20,7 +20,7 @@ APPROVERS = (("qa-director", "approved as quality assurance director"), ("rector
              ("council-chair", "approved as chair of the academic council"))
 ADMIN = Context(actor=Actor(name="quality-office", role="admin"), reason="бекитилген мурунку редакция")
 STAFF = tuple(f"staff-{n:03d}" for n in range(80))
-START = datetime(2015, 1, 12, 9, 0, tzinfo=timezone.utc)
+START = datetime(2015, 1, 12, 9, 0, tzinfo=UTC)
 # Sizes in UTF-8 bytes: amended provisions and review comments are what make payloads about 600 bytes.
 SECTION_TEXT, AMEND_TEXT, COMMENT_TEXT = 400, 800, 600
 
@@ -71,18 +71,20 @@ class Script:
             return Command(cmd.CreatePolicy(
                 policy_id=self.policy_id, title=self.corpus.title, language="ky", review_interval_days=365,
                 approval_rule=ApprovalRule(approvals=2, roles=("approver",)),
-                sections=cmd.section_drafts(tree) if _count(tree) + 2 <= budget else ()), context(self.author, "author"))
+                sections=cmd.section_drafts(tree) if _count(tree) + 2 <= budget else ()),
+                context(self.author, "author"))
         if not policy.versions and self.open_revision is None:
             return self._open(policy)
-        if not policy.versions:
+        if not policy.versions and self.open_revision is not None:
             rev = policy.revisions[self.open_revision]
             if not rev.changes:
                 return self._change(policy, rev, budget)
             return Command(cmd.AdoptRevision(policy_id=self.policy_id, revision_id=rev.id,
                                              effective_from=parse_time(format_time(now - timedelta(days=30)))), ADMIN)
-        rev = policy.revisions.get(self.open_revision) if self.open_revision else None
-        if rev is None or rev.final:
+        current = policy.revisions.get(self.open_revision) if self.open_revision else None
+        if current is None or current.final:
             return self._idle(policy, now)
+        rev = current
         if rev.status == "draft":
             if self.changes_wanted > 0 or not rev.changes:
                 return self._change(policy, rev, budget)
@@ -113,7 +115,8 @@ class Script:
         after = max(parse_time(policy.versions[-1].effective_from) + timedelta(seconds=1), now)
         effective = after + timedelta(days=rng.randint(0, 45))
         return Command(cmd.PublishRevision(policy_id=self.policy_id, revision_id=rev.id,
-                                           effective_from=parse_time(format_time(effective))), context(name, "approver"))
+                                           effective_from=parse_time(format_time(effective))),
+                       context(name, "approver"))
 
     def observe(self, command: Command, result: dict[str, Any]) -> None:
         """Remember what a command answered (the ids it made)."""

@@ -5,17 +5,18 @@ import dataclasses
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from .domain import commands as cmd
 from .domain.canonical import canonical_json, format_time, sha256_hex, utcnow
 from .domain.errors import ConcurrencyError, DomainError
 from .domain.policy import Actor, Policy
-from .store import AppendResult, EventStore
 from .domain.streams import stream_for
 from .domain.types import Meta
+from .store import AppendResult, EventStore
 
 RETRIES = 5
 
@@ -139,7 +140,8 @@ HANDLERS: dict[type[cmd.Command], Handler] = {
 def _plain(value: Any) -> Any:
     """Return a command's value as JSON values, for its idempotency fingerprint."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"type": type(value).__name__, **{f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+        fields = {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {"type": type(value).__name__, **fields}
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
     if isinstance(value, datetime):

@@ -1,18 +1,17 @@
 """The responsibility audit trail: one row per action, plus assignments, periodic reviews and acknowledgements."""
 from __future__ import annotations
 
-import json
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, bindparam, insert, or_, select, update
 
 from events.domain import types as ev
+from events.domain.streams import policy_of
+from events.store import StoredEvent
 from events.store.prepared import Prepared
 from events.store.tables import Position, metadata
-from events.store import StoredEvent
-from events.domain.streams import policy_of
-
 
 audit_trail = Table(
     "audit_trail", metadata,

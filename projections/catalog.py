@@ -9,10 +9,10 @@ from sqlalchemy import Column, Connection, Integer, String, Table, Text, bindpar
 
 from events.domain import types as ev
 from events.domain.canonical import format_time, parse_time
+from events.domain.streams import policy_of
+from events.store import StoredEvent
 from events.store.prepared import Prepared
 from events.store.tables import Position, metadata
-from events.store import StoredEvent
-from events.domain.streams import policy_of
 
 policies = Table(
     "policies", metadata,
@@ -67,7 +67,7 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
                 "approval_rule": json.dumps(event.approval_rule), "created_at": stored.meta["occurred_at"],
                 "latest_version": 0, "latest_effective_from": None, "last_review_at": None, "next_review_due": None}
         elif row is None:
-            row = rows[pid] = dict(zip(_NAMES, _ROW.first(connection, {"policy_id": pid})))
+            row = rows[pid] = dict(zip(_NAMES, _ROW.first(connection, {"policy_id": pid}), strict=True))
         if isinstance(event, ev.RevisionPublished):
             due = parse_time(stored.meta["occurred_at"]) + timedelta(days=row["review_interval_days"])
             row.update(title=event.title, latest_version=event.version, latest_effective_from=event.effective_from,

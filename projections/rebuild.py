@@ -1,13 +1,14 @@
 """Drop every read model and replay the whole log into it, through the same code the live appends use."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
+from events.store import EventStore
 from events.store.engine import write_transaction
 from events.store.signals import appended
-from events.store import EventStore
 
 from . import register, tables
 
@@ -43,7 +44,7 @@ def replay_into(connection: Connection, store: EventStore, progress: Callable[[i
     return count
 
 
-def snapshot(store: EventStore) -> dict[str, list[tuple]]:
+def snapshot(store: EventStore) -> dict[str, list[tuple[Any, ...]]]:
     """Return every read model's rows, sorted, for comparing live state with a rebuild."""
     result = {}
     with store.engine.connect() as connection:

@@ -149,7 +149,8 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
                 "author": event.author, "base_version": event.base_version, "summary": event.summary,
                 "reviewers": "[]", "opened_at": meta["occurred_at"], "published_version": None}
         elif row is None:
-            row = rows[revision_id] = dict(zip(_NAMES, _ROW.first(connection, {"revision_id": revision_id})))
+            stored_row = _ROW.first(connection, {"revision_id": revision_id})
+            row = rows[revision_id] = dict(zip(_NAMES, stored_row, strict=True))
         touched.pop(revision_id, None)
         row.update(moved)
         if isinstance(event, ev.RevisionSubmitted):

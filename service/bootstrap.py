@@ -1,9 +1,10 @@
 """Wire the real dependencies once per app: engine, event store, ledger, read models."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import Engine
@@ -11,9 +12,8 @@ from sqlalchemy import Engine
 import projections
 from events.application import Ledger, new_id
 from events.domain.canonical import utcnow
-from events.store.engine import make_engine
 from events.store import EventStore
-
+from events.store.engine import make_engine
 
 
 @dataclass
@@ -39,7 +39,8 @@ def init_app(app: Flask) -> None:
     options = {}
     if not app.config["DATABASE_URL"].startswith("sqlite"):
         options["pool_size"] = app.config["DB_POOL_SIZE"]
-    app.extensions["policy_ledger"] = bootstrap(app.config["DATABASE_URL"], clock=app.config.get("CLOCK", utcnow), **options)
+    app.extensions["policy_ledger"] = bootstrap(app.config["DATABASE_URL"], clock=app.config.get("CLOCK", utcnow),
+                                                **options)
 
 
 def services() -> Services:

@@ -76,8 +76,8 @@ class AmendSection:
     op: ClassVar[str] = "amend"
     section_id: str
     text: str | Keep = KEEP
-    title: str | None | Keep = KEEP
-    label: str | None | Keep = KEEP
+    title: str | Keep | None = KEEP
+    label: str | Keep | None = KEEP
 
 
 @dataclass(frozen=True, kw_only=True)

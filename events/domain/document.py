@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from . import types as ev
 from .canonical import canonical_json
@@ -49,7 +50,7 @@ class Document:
     keeps a document that others read (a published version) hands out `copy()`s to change.
     """
 
-    __slots__ = ("title", "sections", "children", "parents")
+    __slots__ = ("children", "parents", "sections", "title")
 
     def __init__(self, title: str, sections: dict[str, Section] | None = None,
                  children: dict[str | None, list[str]] | None = None,

@@ -1,13 +1,15 @@
 """Domain errors: every refusal names the rule that refused."""
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """A command was refused; `code` is stable, `field` names bad input."""
 
     code = "domain_error"
 
-    def __init__(self, message: str, *, field: str | None = None, details: dict | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field

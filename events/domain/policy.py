@@ -1,20 +1,43 @@
 """The policy aggregate: a fold of its events whose commands check every rule and record new events."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from . import commands as cmd
 from . import types as ev
 from .canonical import format_time
 from .document import CHANGE_EVENTS, TITLE_KEY, Document, SectionChange
-from .errors import (AlreadyExists, ApprovalRuleNotMet, EventOrderError, Forbidden, InvalidInput, NotFound,
-                     RevisionConflict, SeparationOfDuties, WrongState)
+from .errors import (
+    AlreadyExists,
+    ApprovalRuleNotMet,
+    EventOrderError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RevisionConflict,
+    SeparationOfDuties,
+    WrongState,
+)
 from .revision import Review, Revision
-from .rules import (LANGUAGE, MEANINGS, PARTY_KINDS, PERIODIC_OUTCOMES, POLICY_ID, POLICY_ID_RULE,
-                    REVIEW_INTERVAL_DAYS, VERDICTS, ApprovalRule, Signature, Status, check_range, counting_approvers,
-                    status_after)
+from .rules import (
+    LANGUAGE,
+    MEANINGS,
+    PARTY_KINDS,
+    PERIODIC_OUTCOMES,
+    POLICY_ID,
+    POLICY_ID_RULE,
+    REVIEW_INTERVAL_DAYS,
+    VERDICTS,
+    ApprovalRule,
+    Signature,
+    Status,
+    check_range,
+    counting_approvers,
+    status_after,
+)
 
 IdFactory = Callable[[str], str]
 
@@ -171,7 +194,8 @@ class Policy:
                 self._record(event)
             except InvalidInput as error:
                 raise InvalidInput(error.message, field=f"{where}.{error.field}") from None
-            after = event.section_id  # type: ignore[attr-defined]
+            assert isinstance(event, ev.SectionAdded)
+            after = event.section_id
             self._add_tree(revision_id, item.children, after, ids, f"{where}.children")
 
     def open_revision(self, command: cmd.OpenRevision, *, author: str, ids: IdFactory, now: datetime) -> str:
@@ -512,7 +536,7 @@ def _acknowledged(p: Policy, e: ev.AcknowledgementRecorded, at: str) -> None:
 _APPLY: dict[type[ev.Event], Callable[[Policy, Any, str], None]] = {
     ev.PolicyCreated: _created,
     ev.RevisionOpened: _opened,
-    **{change: _changed for change in CHANGE_EVENTS},
+    **dict.fromkeys(CHANGE_EVENTS, _changed),
     ev.RevisionSubmitted: _submitted,
     ev.RevisionReviewed: _reviewed,
     ev.RevisionApproved: _approved,

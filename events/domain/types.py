@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -19,10 +19,15 @@ class Event:
         return {name: getattr(self, name) for name in _field_names(type(self))}
 
 
-@functools.cache
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _field_names(cls: type) -> tuple[str, ...]:
     # dataclasses.asdict deep-copies every value; payloads are JSON scalars and lists of them, read only.
-    return tuple(f.name for f in dataclasses.fields(cls))
+    found = _FIELD_NAMES.get(cls)
+    if found is None:
+        found = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return found
 
 
 @dataclass(frozen=True, kw_only=True)

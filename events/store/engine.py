@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, RootTransaction, bindparam, create_engine, event, func, select, text
 from sqlalchemy.exc import DBAPIError
@@ -16,7 +17,7 @@ T = TypeVar("T")
 APPEND_LOCK_KEY = 7_203_114_251
 
 
-def make_engine(url: str, **options) -> Engine:
+def make_engine(url: str, **options: Any) -> Engine:
     """Create an engine; SQLite gets WAL, full sync, a busy timeout and explicit BEGINs."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
@@ -41,7 +42,7 @@ def unreachable(url: str) -> str | None:
         engine.dispose()
 
 
-def _sqlite_connect(dbapi_connection, _record) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Take over transaction control from the driver, so a write can start with BEGIN IMMEDIATE.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -53,7 +54,9 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
 def _sqlite_begin(connection: Connection) -> None:
     writing = connection.get_execution_options().get("policy_ledger_write", False)
     # Straight to the driver: this runs on every transaction, and exec_driver_sql would triple its cost.
-    connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if writing else "BEGIN")
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
 @contextmanager
@@ -128,6 +131,7 @@ def pipelined(connection: Connection) -> Iterator[None]:
         yield
         return
     driver = connection.connection.driver_connection
+    assert driver is not None
     try:
         with driver.pipeline():
             yield
@@ -158,11 +162,10 @@ class _Held:
 @contextmanager
 def read_transaction(engine: Engine) -> Iterator[Connection]:
     """Open a read transaction: one consistent snapshot for a whole read."""
-    with engine.connect() as connection:
-        with connection.begin():
-            if engine.dialect.name == "postgresql":
-                connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-            yield connection
+    with engine.connect() as connection, connection.begin():
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+        yield connection
 
 
 _APPEND_LOCK = Prepared(select(func.pg_advisory_xact_lock(bindparam("key"))))

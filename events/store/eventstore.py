@@ -2,23 +2,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Engine, LargeBinary, bindparam, func, insert, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from events.domain.canonical import (
+    GENESIS_HASH,
+    canonical_json,
+    chain_hash,
+    event_body,
+    event_body_bytes,
+    format_time,
+    sha256_hex,
+    utcnow,
+)
+from events.domain.errors import ConcurrencyError, IdempotencyMismatch, InvalidInput
+from events.domain.types import Event, Meta, from_record
+
 from . import tables as schema
-from ..domain.canonical import (GENESIS_HASH, canonical_json, chain_hash, event_body, event_body_bytes, format_time, sha256_hex,
-                        utcnow)
 from .engine import ThreadConnection, Writer, pipelined, read_transaction
 from .prepared import Prepared
-from ..domain.errors import ConcurrencyError, IdempotencyMismatch, InvalidInput
 from .signals import appended
-from ..domain.types import Event, Meta, from_record
 
 BATCH = 2000
 VERIFY_BATCH = 10_000
@@ -121,7 +131,7 @@ _PAGE = Prepared(select(*_COLUMNS).where(_E.c.position > bindparam("after"), _E.
 _LOG = Prepared(select(*_COLUMNS).order_by(_E.c.position))
 
 
-class utf8(FunctionElement):  # noqa: N801  (reads as a SQL function)
+class utf8(FunctionElement[bytes]):  # noqa: N801  (reads as a SQL function)
     """A text column as its UTF-8 bytes, without the driver decoding it into a string."""
 
     type = LargeBinary()
@@ -177,7 +187,7 @@ class EventStore:
         if not events:
             raise InvalidInput("nothing to append", field="events")
         payloads = [e.to_data() for e in events]
-        records = [(e.type_name, e.schema, canonical_json(data)) for e, data in zip(events, payloads)]
+        records = [(e.type_name, e.schema, canonical_json(data)) for e, data in zip(events, payloads, strict=True)]
         if fingerprint is None and idempotency_key is not None:
             fingerprint = sha256_hex(canonical_json([stream, expected_version, [list(r) for r in records]]))
         with self._writer.transaction() as conn:
@@ -214,7 +224,8 @@ class EventStore:
         meta_data = meta.to_data()
         meta_json = canonical_json(meta_data)
         rows, stored = [], []
-        for offset, (event, (type_name, schema_version, data_json), data) in enumerate(zip(events, records, payloads)):
+        rows_in = zip(events, records, payloads, strict=True)
+        for offset, (event, (type_name, schema_version, data_json), data) in enumerate(rows_in):
             position += 1
             version = expected_version + offset + 1
             body = event_body(position=position, stream=stream, version=version, type=type_name,

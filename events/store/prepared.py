@@ -1,11 +1,13 @@
 """Statements compiled once and run on the driver's own cursor: the store's fast path, and the only one."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from operator import itemgetter
-from typing import Any, Callable, Iterator, NoReturn
+from typing import Any, NoReturn, cast
 
-from sqlalchemy import Connection, Dialect, Executable
+from sqlalchemy import ClauseElement, Connection, Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 def raise_database_error(connection: Connection, error: Exception, statement: str | None, parameters: Any,
@@ -17,7 +19,7 @@ def raise_database_error(connection: Connection, error: Exception, statement: st
     does for its own statements.
     """
     dialect = connection.dialect
-    lost = bool(dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor))
+    lost = bool(dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor))  # type: ignore[arg-type]
     if lost:
         connection.invalidate(error)
     raise DBAPIError.instance(statement, parameters, error, dialect.loaded_dbapi.Error,
@@ -34,20 +36,19 @@ class Prepared:
     raised as SQLAlchemy's, and a lost connection is invalidated, exactly as through `Connection.execute`.
     """
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self._compiled: dict[str, tuple[str, Callable[[dict[str, Any]], Any] | None, dict[str, Any]]] = {}
 
     def _for(self, dialect: Dialect) -> tuple[str, Callable[[dict[str, Any]], Any] | None, dict[str, Any]]:
         found = self._compiled.get(dialect.name)
         if found is None:
-            compiled = self.statement.compile(dialect=dialect)
+            compiled = cast(SQLCompiler, self.statement.compile(dialect=dialect))
             order: Callable[[dict[str, Any]], Any] | None = None
             if compiled.positional:
                 names = tuple(compiled.positiontup or ())
                 # The driver takes a tuple in placeholder order: itemgetter builds it in one C call.
-                order = (lambda params: ()) if not names else (
-                    (lambda params, name=names[0]: (params[name],)) if len(names) == 1 else itemgetter(*names))
+                order = _positional(names)
             # Values fixed in the statement itself (a LIMIT, a literal in a WHERE) travel as parameters too.
             fixed = {name: bind.value for bind, name in compiled.bind_names.items() if bind.value is not None}
             found = self._compiled[dialect.name] = (compiled.string, order, fixed)
@@ -71,7 +72,7 @@ class Prepared:
             else:
                 bound = [self._bind(order, fixed, row) for row in rows]
                 cursor.executemany(sql, bound)
-            found = cursor.fetchall() if fetch else []
+            found = list(cursor.fetchall()) if fetch else []
             cursor.close()
             return found
         except connection.dialect.loaded_dbapi.Error as error:
@@ -91,8 +92,8 @@ class Prepared:
         sql, order, fixed = self._for(connection.dialect)
         bound = self._bind(order, fixed, params or {})
         dbapi = connection.connection
-        cursor = (dbapi.driver_connection.cursor(name=f"policy_ledger_{id(self):x}")
-                  if connection.dialect.name == "postgresql" else dbapi.cursor())
+        cursor: Any = (dbapi.driver_connection.cursor(name=f"policy_ledger_{id(self):x}")  # type: ignore[union-attr]
+                       if connection.dialect.name == "postgresql" else dbapi.cursor())
         try:
             if connection.dialect.name == "postgresql":
                 cursor.itersize = batch
@@ -121,3 +122,13 @@ class Prepared:
         """Run a statement once per row, through the driver's executemany (nothing for no rows)."""
         if rows:
             self._run(connection, None, rows, False)
+
+
+def _positional(names: tuple[str, ...]) -> Callable[[dict[str, Any]], Any]:
+    """Return what builds the driver's tuple of parameters in placeholder order (itemgetter: one C call)."""
+    if not names:
+        return lambda params: ()
+    if len(names) == 1:
+        name = names[0]
+        return lambda params: (params[name],)
+    return itemgetter(*names)

@@ -1,7 +1,7 @@
 """The event table, its idempotency keys, and the triggers that make the log append-only in the database."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Engine, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 # One MetaData for the whole database: read models add their own tables to it.
 metadata = MetaData()
@@ -64,7 +64,7 @@ def append_only_ddl(dialect: str) -> tuple[str, ...]:
     return POSTGRES_TRIGGERS if dialect == "postgresql" else SQLITE_TRIGGERS
 
 
-def create_all(engine) -> None:
+def create_all(engine: Engine) -> None:
     """Create every table registered on the metadata and the append-only triggers (tests and first runs)."""
     metadata.create_all(engine)
     with engine.begin() as connection:

@@ -6,10 +6,31 @@ log's events in order, so a revision opened on a version published in the same b
 from __future__ import annotations
 
 from .outline import ProjectionMismatch, load_document, outline
-from .reads import (IN_FORCE, acknowledgement_due, document, get, in_force, in_force_many, page, preview,
-                    scheduled, section_history, section_published, touched_after)
-from .tables import (TABLES, policy_versions, preview_sections, preview_touched, revision_previews, section_changes,
-                     section_states, version_drafts, version_policies)
+from .reads import (
+                    IN_FORCE,
+                    acknowledgement_due,
+                    document,
+                    get,
+                    in_force,
+                    in_force_many,
+                    page,
+                    preview,
+                    scheduled,
+                    section_history,
+                    section_published,
+                    touched_after,
+)
+from .tables import (
+                    TABLES,
+                    policy_versions,
+                    preview_sections,
+                    preview_touched,
+                    revision_previews,
+                    section_changes,
+                    section_states,
+                    version_drafts,
+                    version_policies,
+)
 from .writer import on_appended
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Documents as this read model keeps them: a version's outline over section states, a preview's overlay over its base."""
+"""Documents as this read model keeps them: a version's outline over section states, a preview's overlay on its base."""
 from __future__ import annotations
 
 import json

@@ -48,7 +48,7 @@ def in_force(connection: Connection, policy_id: str, at: str, as_of: str | None 
         row = IN_FORCE_AS_OF.first(connection, {"policy_id": policy_id, "at": at, "as_of": as_of})
     if row is None:
         return None
-    found = dict(zip(_VERSION_COLUMNS, row))
+    found = dict(zip(_VERSION_COLUMNS, row, strict=True))
     for flag in _FLAGS:  # the driver's own values: SQLite's 0 and 1
         found[flag] = bool(found[flag])
     return _version(found, connection)

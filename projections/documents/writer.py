@@ -16,8 +16,16 @@ from events.store import StoredEvent, stream_events
 from events.store.prepared import Prepared
 
 from .outline import ProjectionMismatch, load_document, load_preview, outline, preview_row, version_document
-from .tables import (policy_versions, preview_sections, preview_touched, revision_previews, section_changes,
-                     section_states, version_drafts, version_policies)
+from .tables import (
+    policy_versions,
+    preview_sections,
+    preview_touched,
+    revision_previews,
+    section_changes,
+    section_states,
+    version_drafts,
+    version_policies,
+)
 
 _VERBS: dict[type[ev.Event], str] = {ev.SectionAdded: "added", ev.SectionAmended: "amended",
                                      ev.SectionMoved: "moved", ev.SectionRemoved: "removed",
@@ -215,7 +223,11 @@ class _Batch:
         self._flush_previews()
 
     def _flush_previews(self) -> None:
-        fresh, moved, gone, overlay, touched = [], [], [], [], []
+        fresh: list[dict[str, Any]] = []
+        moved: list[dict[str, Any]] = []
+        gone: list[dict[str, Any]] = []
+        overlay: list[dict[str, Any]] = []
+        touched: list[dict[str, Any]] = []
         for revision_id, preview in self.previews.items():
             kept = preview.kept
             document = kept.document
@@ -294,10 +306,11 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
         elif kind in _CLOSING:
             batch.closed.add(stored.event.revision_id)  # type: ignore[attr-defined]
         elif kind == "PolicyCreated":
-            event = stored.event
-            batch.policies[event.policy_id] = (event.language, event.title)  # type: ignore[attr-defined]
-            _INSERT_POLICY.execute(connection, {"policy_id": event.policy_id, "language": event.language,
-                                                "created_title": event.title})  # type: ignore[attr-defined]
+            created = stored.event
+            assert isinstance(created, ev.PolicyCreated)
+            batch.policies[created.policy_id] = (created.language, created.title)
+            _INSERT_POLICY.execute(connection, {"policy_id": created.policy_id, "language": created.language,
+                                                "created_title": created.title})
     batch.flush()
 
 

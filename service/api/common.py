@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC
 from functools import partial, wraps
-from typing import Any, Callable, ClassVar, Generic, Iterator, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import flask_smorest
 from apispec import BasePlugin
@@ -80,7 +81,7 @@ class Moment(fields.AwareDateTime):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:  # type: ignore[override]
         moment = super()._deserialize(value, attr, data, **kwargs)
         try:
-            moment = moment.astimezone(timezone.utc)
+            moment = moment.astimezone(UTC)
         except (OverflowError, ValueError):
             raise ValidationError("time is out of range") from None
         if not 1000 <= moment.year <= 9999:
@@ -103,7 +104,7 @@ class Cursor(fields.String):
             raise ValidationError("not a cursor this service issued") from None
         parts = key if len(self.shape) > 1 else [key]
         if (not isinstance(parts, list) or len(parts) != len(self.shape)
-                or not all(type(p) is t for p, t in zip(parts, self.shape))
+                or not all(type(p) is t for p, t in zip(parts, self.shape, strict=True))
                 or any(type(p) is int and not 0 <= p <= 2**62 for p in parts)):
             raise ValidationError("not a cursor this service issued")
         return tuple(parts) if len(self.shape) > 1 else key

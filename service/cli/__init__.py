@@ -11,12 +11,13 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
 from events.domain.errors import DomainError
-
-from service import accounts as auth, db as schema
+from service import accounts as auth
+from service import db as schema
+from service.bootstrap import services
 from service.ops import observability
 
-from . import content as cli_content, evidence as cli_evidence
-from service.bootstrap import services
+from . import content as cli_content
+from . import evidence as cli_evidence
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ import json
 import os
 import re
 import sys
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -19,14 +19,19 @@ from events.domain.canonical import format_time, parse_time, utcnow
 from events.domain.document import Document
 from events.domain.errors import DomainError
 from projections import documents as versions
-
-from service.content import demo, importing
 from service.bootstrap import services
+from service.content import demo, importing
 from service.content.textformat import render_md, render_txt
 
 PROGRESS_THRESHOLD = 200  # sections; below this an import is over before a bar would draw
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 DOCUMENT_FIELDS = ("title", "language", "version", "effective_from", "published_at", "revision_id")
+
+
+class _UsageFailure(click.ClickException):
+    """Bad usage, told in one line, with click's exit status for bad usage."""
+
+    exit_code = click.UsageError.exit_code
 
 
 class OneLineCommand(click.Command):
@@ -38,9 +43,7 @@ class OneLineCommand(click.Command):
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as error:
             command = f"{parent.command_path} {info_name}" if parent else info_name
-            failure = click.ClickException(f"{command}: {error.format_message()} (see --help)")
-            failure.exit_code = error.exit_code
-            raise failure from None
+            raise _UsageFailure(f"{command}: {error.format_message()} (see --help)") from None
 
 
 def fail(message: str) -> NoReturn:
@@ -54,7 +57,7 @@ def _moment(value: str | None, option: str) -> datetime | None:
         return None
     try:
         if DATE.fullmatch(value):
-            return datetime.combine(date.fromisoformat(value), time(), tzinfo=timezone.utc)
+            return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
         return parse_time(value)
     except ValueError:
         fail(f"{option}: {value!r} is neither a date (YYYY-MM-DD) nor an RFC 3339 time with an offset")

@@ -11,9 +11,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from events.domain.errors import DomainError
-
-from service.evidence import bundle as evidence, checkpoints
 from service.bootstrap import services
+from service.evidence import bundle as evidence
+from service.evidence import checkpoints
 
 
 @click.group("keys")

@@ -16,9 +16,9 @@ from events.domain.document import Document
 from events.domain.errors import AlreadyExists, WrongState
 from events.domain.policy import Actor
 from events.domain.rules import ApprovalRule
-
 from service import accounts as auth
 from service.bootstrap import bootstrap
+
 from .importing import ImportRequest, import_policy, parse_policy_file
 
 SEED_FILE = Path(__file__).parent / "seed" / "oshsu-education-quality-policy.ky.txt"
@@ -172,7 +172,7 @@ def _adopt_2019(story: _Story, seed: Path) -> None:
 
 def _provisions(document: Document) -> tuple[str, ...]:
     heading = next(s for s in document.sections.values() if s.kind == "heading" and s.title == KEY_PROVISIONS)
-    return document.children[heading.id]
+    return tuple(document.children[heading.id])
 
 
 def _revise_2021(story: _Story) -> None:

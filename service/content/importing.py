@@ -1,10 +1,11 @@
 """Import a policy from text: read and parse a file, create the policy with its sections, adopt it if asked."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from events.application import Context, Ledger
 from events.domain import commands as cmd
@@ -14,6 +15,7 @@ from events.domain.policy import Actor
 from events.domain.rules import LANGUAGE, POLICY_ID, ApprovalRule
 
 from .textformat import ImportSummary, ParsedPolicy, parse_policy_text
+
 MAX_TITLE = 2000
 DEFAULT_REVIEW_INTERVAL_DAYS = 365
 
@@ -147,6 +149,7 @@ def import_policy(ledger: Ledger, parsed: ParsedPolicy, request: ImportRequest) 
                             summary=parsed.summary)
     adopted = ledger.handle(
         cmd.AdoptRevision(policy_id=request.policy_id, revision_id=draft, effective_from=request.effective_from),
-        Context(actor=Actor(name=request.actor, role="admin"), reason=request.reason or adoption_reason(request.source)))
+        Context(actor=Actor(name=request.actor, role="admin"),
+                reason=request.reason or adoption_reason(request.source)))
     return ImportResult(policy_id=request.policy_id, title=title, draft_revision_id=draft, summary=parsed.summary,
                         version=adopted.result["version"], effective_from=adopted.result["effective_from"])

@@ -1,4 +1,4 @@
-"""Create or upgrade the database schema with Alembic: the log, its triggers, the read models and the service's tables."""
+"""Create or upgrade the database schema with Alembic: the log and triggers, the read models, the service's tables."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -32,7 +32,6 @@ rebuild_requests = Table(
 def full_metadata() -> MetaData:
     """Return the one MetaData with every table registered on it (log, read models, service tables)."""
     import projections  # noqa: F401  (each read-model module registers its tables on import)
-
     from service import accounts  # noqa: F401  (the service's own tables)
     from service.evidence import checkpoints  # noqa: F401
     from service.http import idempotency  # noqa: F401

@@ -3,20 +3,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from events.store import tables as schema
 from events.domain.canonical import canonical_json, event_body, format_time, sha256_hex
-from events.store.engine import read_transaction
 from events.domain.errors import InvalidInput, NotFound
 from events.domain.policy import Policy, PublishedVersion
-from events.store import BATCH, EventStore
 from events.domain.streams import stream_for
+from events.store import BATCH, EventStore
+from events.store import tables as schema
+from events.store.engine import read_transaction
 from projections.documents import policy_versions
 
 from .checkpoints import SigningKey, sign_head

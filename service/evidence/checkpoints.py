@@ -6,24 +6,31 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import (Encoding, NoEncryption, PrivateFormat, PublicFormat,
-                                                          load_pem_private_key, load_pem_public_key)
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_pem_private_key,
+    load_pem_public_key,
+)
 from flask import Flask, current_app, request
 from flask.wrappers import Response
 from sqlalchemy import Column, Connection, Engine, Index, Integer, String, Table, insert, select
 
 from events.domain.canonical import canonical_json, format_time, parse_time
-from events.store.engine import read_transaction, write_transaction
 from events.domain.errors import WrongState
-from events.store.tables import Position, metadata
 from events.store import EventStore
+from events.store.engine import read_transaction, write_transaction
+from events.store.tables import Position, metadata
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +161,7 @@ def load_or_create(path: Path) -> tuple[SigningKey, bool]:
 
 def signing_key(app: Flask | None = None) -> SigningKey:
     """Return the app's signing key: SIGNING_KEY_FILE, else one made on first use under the instance folder."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app
     cached = app.extensions.get("policy_ledger_signing_key")
     if cached is not None:
         return cached
@@ -219,6 +226,7 @@ def sign_head(store: EventStore, key: SigningKey, *, clock: Callable[[], datetim
                       "signed_at": format_time(now), "key_id": key.key_id}
         checkpoint["signature"] = key.sign(statement(checkpoint))
         result = connection.execute(insert(checkpoints).values(**checkpoint))
+        assert result.inserted_primary_key is not None
         checkpoint = {"id": result.inserted_primary_key[0], **checkpoint}
     return checkpoint
 

@@ -213,7 +213,7 @@ def check_stream(bundle: dict[str, Any], report: Report) -> None:
     versions = [event["version"] for event in bundle["events"]]
     expected = list(range(1, len(versions) + 1))
     if versions != expected:
-        wrong = next(i for i, (got, want) in enumerate(zip(versions, expected)) if got != want)
+        wrong = next(i for i, (got, want) in enumerate(zip(versions, expected, strict=False)) if got != want)
         report.fail(f"the policy's stream is not whole: events[{wrong}] is version {versions[wrong]}, "
                     f"not {expected[wrong]}")
     if bundle["events"] and bundle["events"][0]["type"] != "PolicyCreated":

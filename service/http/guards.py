@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from flask import request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from events.domain.errors import NotFound
+
+from .problems import refusal
 
 View = TypeVar("View", bound=Callable[..., Any])
 MAX_INT = 2**31 - 1
@@ -31,10 +34,8 @@ def json_body(view: View) -> View:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not request.is_json:
-            error = UnsupportedMediaType("the request body must be JSON, sent as Content-Type: application/json")
-            error.data = {"message": error.description,
-                          "messages": {"headers": {"Content-Type": ["must be application/json"]}}}
-            raise error
+            raise refusal(UnsupportedMediaType, "the request body must be JSON, sent as Content-Type: application/json",
+                          messages={"headers": {"Content-Type": ["must be application/json"]}})
         try:
             too_deep = _depth(json.loads(request.get_data())) > MAX_JSON_DEPTH
         except ValueError:
@@ -42,9 +43,8 @@ def json_body(view: View) -> View:
         except RecursionError:
             too_deep = True
         if too_deep:
-            error = BadRequest(f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
-            error.data = {"message": error.description, "messages": {"json": [error.description]}}
-            raise error
+            message = f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels"
+            raise refusal(BadRequest, message, messages={"json": [message]})
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from flask import Response, g, make_response, request
 from sqlalchemy import Column, String, Table, Text, insert, select
@@ -16,6 +17,7 @@ from events.domain.errors import IdempotencyMismatch
 from events.store.tables import metadata
 from service.bootstrap import services
 
+from .problems import refusal
 from .security import current_principal
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -47,10 +49,8 @@ def idempotent(view: View) -> View:
         if key is None:
             return view(*args, **kwargs)
         if not 1 <= len(key) <= MAX_KEY:
-            error = BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY} characters")
-            error.data = {"message": error.description,
-                          "messages": {"headers": {"Idempotency-Key": [error.description]}}}
-            raise error
+            message = f"Idempotency-Key must be 1 to {MAX_KEY} characters"
+            raise refusal(BadRequest, message, messages={"headers": {"Idempotency-Key": [message]}})
         found = current_principal()
         principal = found.name if found else "-"
         fingerprint = hashlib.sha256(b"\n".join([request.method.encode(), request.full_path.encode(),
@@ -69,7 +69,8 @@ def idempotent(view: View) -> View:
             replay.headers["Idempotent-Replayed"] = "true"
             return replay
         scoped = f"{principal}:{key}"  # the log's key column holds 200 characters: a longer one goes in hashed
-        g.idempotency_key = scoped if len(scoped) <= MAX_KEY else "sha256:" + hashlib.sha256(scoped.encode()).hexdigest()
+        g.idempotency_key = (scoped if len(scoped) <= MAX_KEY
+                             else "sha256:" + hashlib.sha256(scoped.encode()).hexdigest())
         response = make_response(view(*args, **kwargs))
         if 200 <= response.status_code < 300:
             headers = {h: response.headers[h] for h in _REPLAYED_HEADERS if h in response.headers}

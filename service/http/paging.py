@@ -4,7 +4,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
 

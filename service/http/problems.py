@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Response, json, request
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from events.domain import errors as domain
 
 log = logging.getLogger(__name__)
+Refusal = TypeVar("Refusal", bound=HTTPException)
 
 PROBLEM_TYPE = "urn:policy-ledger:problem:"
 STATUS_FOR: list[tuple[type[domain.DomainError], int]] = [
@@ -33,6 +34,20 @@ def problem(status: int, title: str, detail: str | None = None, *, code: str | N
     body.update(extra)
     response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
     return response
+
+
+def refusal(kind: type[Refusal], message: str, *, messages: dict[str, Any] | None = None,
+            headers: dict[str, str] | None = None) -> Refusal:
+    """Return an HTTP error whose problem document says `message`, names the fields in `messages` (by where
+    they were sent: json, query, headers) and carries `headers` (webargs' `data` convention)."""
+    error = kind(message)
+    data: dict[str, Any] = {"message": message}
+    if messages:
+        data["messages"] = messages
+    if headers:
+        data["headers"] = headers
+    error.data = data  # type: ignore[attr-defined]
+    return error
 
 
 def from_domain(error: domain.DomainError, status: int | None = None) -> Response:

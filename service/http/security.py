@@ -6,8 +6,9 @@ decorators below, and they run before anything of the request's body or query is
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from flask import current_app, g, request
 from werkzeug.exceptions import Forbidden, Unauthorized
@@ -16,13 +17,15 @@ from events.domain.policy import Actor
 from service.accounts import Principal, principal_for
 from service.bootstrap import services
 
+from .problems import refusal
+
 View = TypeVar("View", bound=Callable[..., Any])
 
 
 def current_principal() -> Principal | None:
     """Return the request's principal; a malformed or unknown token is a 401, no token is None."""
     if "principal" in g:
-        return g.principal  # type: ignore[no-any-return]
+        return g.principal
     header = request.headers.get("Authorization")
     principal = None
     if header is not None:
@@ -38,9 +41,7 @@ def current_principal() -> Principal | None:
 
 
 def _unauthorized(message: str) -> Unauthorized:
-    error = Unauthorized(message)
-    error.data = {"message": message, "headers": {"WWW-Authenticate": 'Bearer realm="policy-ledger"'}}
-    return error
+    return refusal(Unauthorized, message, headers={"WWW-Authenticate": 'Bearer realm="policy-ledger"'})
 
 
 def require(*roles: str) -> Principal:
@@ -49,10 +50,7 @@ def require(*roles: str) -> Principal:
     if principal is None:
         raise _unauthorized("this endpoint needs a bearer token")
     if roles and not principal.has(*roles):
-        message = f"this needs one of the roles: {', '.join(roles)}"
-        error = Forbidden(message)
-        error.data = {"message": message}
-        raise error
+        raise refusal(Forbidden, f"this needs one of the roles: {', '.join(roles)}")
     return principal
 
 

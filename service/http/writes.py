@@ -1,7 +1,8 @@
 """Writes: who may make one, a JSON body, a safe retry, and the command run with who asked and why."""
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import g
 

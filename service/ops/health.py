@@ -5,8 +5,8 @@ from flask import Blueprint, Flask, Response, jsonify
 from sqlalchemy import text
 
 from service.bootstrap import services
-from service.http.problems import problem
 from service.db import current_revision, head_revision
+from service.http.problems import problem
 
 health = Blueprint("health", __name__)
 
@@ -24,7 +24,7 @@ def ready() -> Response:
         with services().engine.connect() as connection:
             connection.execute(text("SELECT 1"))
             revision = current_revision(connection)
-    except Exception as error:  # any failure to reach the database means: not ready
+    except Exception as error:  # noqa: BLE001  any failure to reach the database means: not ready
         return problem(503, "Service Unavailable", f"database unreachable: {type(error).__name__}",
                        code="not_ready")
     head = head_revision()

@@ -6,19 +6,27 @@ import os
 import re
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Flask, Response, g, request
-from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
-                               generate_latest, multiprocess)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import Connection, Engine, event, func, select
 
-from events.store.tables import events as events_table
-from events.store.signals import appended
 from events.store import EventStore, StoredEvent, VerifyResult
+from events.store.signals import appended
+from events.store.tables import events as events_table
 from projections.catalog import policies
-
 from service.bootstrap import services
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -50,7 +58,7 @@ VERIFIED_AT = Gauge("policy_ledger_chain_verified_timestamp_seconds", "When the 
 class _StderrHandler(logging.StreamHandler):
     """Write to whatever sys.stderr is when a record is written (test runners swap it)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
@@ -70,10 +78,8 @@ def configure_logging(level: str) -> None:
                                            json_ensure_ascii=False))
         root.addHandler(handler)
     root.setLevel(level.upper())
-    # The lines carry none of the caller's frame or thread, so the logging module need not look them up
-    # for every record (the logging HOWTO's "Optimization" section). The process id stays: gunicorn's own
-    # log lines print it.
-    logging._srcfile = None  # type: ignore[attr-defined]
+    # The lines carry no thread or process name, so the logging module need not look them up for every
+    # record (the logging HOWTO's "Optimization" section). The process id stays: gunicorn's own lines print it.
     logging.logThreads = logging.logMultiprocessing = False
 
 
@@ -161,7 +167,7 @@ def scrape() -> Response:
     """Expose the metrics of every worker in the Prometheus text format."""
     try:
         _refresh_log_gauges(services().engine)
-    except Exception as error:  # the request and chain metrics are still worth serving without the database
+    except Exception as error:  # noqa: BLE001  the request and chain metrics are still worth serving without the database
         log.warning("log gauges not refreshed: %s", type(error).__name__)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()

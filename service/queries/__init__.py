@@ -28,7 +28,8 @@ def revision(connection: Connection, policy_id: str, revision_id: str) -> dict[s
     return {
         **found,
         "changes": revisions.changes(connection, ids)[revision_id],
-        "reviews": [{**r, "void": r["content_hash"] != content_hash} for r in revisions.reviews(connection, ids)[revision_id]],
+        "reviews": [{**r, "void": r["content_hash"] != content_hash}
+                    for r in revisions.reviews(connection, ids)[revision_id]],
         "approvals": [{**a, "void": a["content_hash"] != content_hash}
                       for a in revisions.approvals(connection, ids)[revision_id]],
         "conflicts": preview["conflicts"], "content_hash": content_hash,

@@ -6,8 +6,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from projections import audit as trail
-
-from ..common import Cursor, ListQuery, Moment, Page, Strict
+from service.api.common import Cursor, ListQuery, Moment, Page, Strict
 
 
 def _time(field: str) -> Moment:

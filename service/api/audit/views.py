@@ -4,7 +4,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from flask import Response
 from flask.views import MethodView
@@ -15,14 +16,14 @@ from events.domain.errors import NotFound
 from events.store.engine import read_transaction
 from projections import audit as trail
 from service import queries
+from service.api import common
+from service.api.common import QUERY, NoQuery
 from service.bootstrap import services
 from service.evidence import bundle as evidence
 from service.http.downloads import JSONL, attachment
 from service.http.paging import page
 from service.http.security import roles
 
-from .. import common
-from ..common import QUERY, NoQuery
 from . import schemas as s
 
 blp = common.Blueprint("audit", __name__, url_prefix="/api/v1",
@@ -99,7 +100,7 @@ class AuditTrail(MethodView):
     @blp.alt_response(200, schema={"type": "string"}, content_type=JSONL, success=True, description=TRAIL_ANSWER)
     @blp.problems(*AUDITOR_PROBLEMS)
     def get(self, query: dict[str, Any], pid: str) -> Any:
-        """Who did what to the policy, in which role, when and why: filter by actor, action, occurred and record time."""
+        """Who did what to the policy, in which role, when and why; filter by actor, action, occurred, recorded."""
         evidence.require_policy(services().store, pid)
         filters = _filters(query)
         engine = services().engine  # taken now: the export streams on after the request's context is gone

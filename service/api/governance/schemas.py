@@ -9,8 +9,20 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from events.domain import commands as cmd
 from events.domain.canonical import parse_time
 from events.domain.rules import PARTY_KINDS, PERIODIC_OUTCOMES
-
-from ..common import CommandInput, Cursor, ListQuery, Moment, NonBlank, Page, Parsed, Strict, Text, count, reason, time
+from service.api.common import (
+    CommandInput,
+    Cursor,
+    ListQuery,
+    Moment,
+    NonBlank,
+    Page,
+    Parsed,
+    Strict,
+    Text,
+    count,
+    reason,
+    time,
+)
 
 
 class ResponsibilityQuery(ListQuery):

@@ -8,13 +8,23 @@ from flask.views import MethodView
 from events.domain import commands as cmd
 from events.domain.rules import ROLES
 from projections import audit, documents
+from service.api import common
+from service.api.common import (
+    IF_NONE_MATCH,
+    QUERY,
+    READ_PROBLEMS,
+    WRITE_HEADERS,
+    WRITE_PROBLEMS,
+    Parsed,
+    now,
+    policy_row,
+    reading,
+)
 from service.http.caching import STAFF, conditional, make_etag
 from service.http.paging import page
 from service.http.security import require, roles
 from service.http.writes import run, write
 
-from .. import common
-from ..common import IF_NONE_MATCH, QUERY, READ_PROBLEMS, WRITE_HEADERS, WRITE_PROBLEMS, Parsed, now, policy_row, reading
 from . import schemas as s
 
 blp = common.Blueprint("governance", __name__, url_prefix="/api/v1/policies", description=(

@@ -5,9 +5,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from service.http.paging import DEFAULT_LIMIT, MAX_LIMIT
-
-from ..common import Cursor, ListQuery, Page, Strict
+from service.api.common import Cursor, ListQuery, Strict
+from service.http.paging import MAX_LIMIT
 
 
 class EventPageQuery(ListQuery):

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from flask import Response
 from flask.views import MethodView
 
 from events.store import EventStore, StoredEvent
+from service.api import common
+from service.api.common import QUERY, NoQuery
 from service.bootstrap import services
 from service.evidence import bundle as evidence
 from service.evidence import checkpoints
@@ -17,8 +20,6 @@ from service.http.security import anyone, roles
 from service.http.writes import write
 from service.ops import observability
 
-from .. import common
-from ..common import QUERY, NoQuery
 from . import schemas as s
 
 blp = common.Blueprint("ledger", __name__, url_prefix="/api/v1",

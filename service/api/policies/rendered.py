@@ -51,4 +51,5 @@ class RenderedAnswers:
 
 def answers() -> RenderedAnswers:
     """Return the app's rendered answers (one set per app, made on first use)."""
-    return current_app.extensions.setdefault("policy_ledger_rendered", RenderedAnswers())  # type: ignore[no-any-return]
+    found: RenderedAnswers = current_app.extensions.setdefault("policy_ledger_rendered", RenderedAnswers())
+    return found

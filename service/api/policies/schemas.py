@@ -8,11 +8,32 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from events.domain import commands as cmd
 from events.domain.document import KINDS
 from events.domain.errors import InvalidInput
-from events.domain.rules import (APPROVALS, LANGUAGE, MEANINGS, POLICY_ID, POLICY_ID_RULE, REVIEW_INTERVAL_DAYS,
-                                 ROLES, SIGNING_ROLES, ApprovalRule)
-
-from ..common import (MAX_INT, CommandInput, Cursor, ListQuery, Moment, NonBlank, Page, Section, Strict, Text, count,
-                      reason, time)
+from events.domain.rules import (
+    APPROVALS,
+    LANGUAGE,
+    MEANINGS,
+    POLICY_ID,
+    POLICY_ID_RULE,
+    REVIEW_INTERVAL_DAYS,
+    ROLES,
+    SIGNING_ROLES,
+    ApprovalRule,
+)
+from service.api.common import (
+    MAX_INT,
+    CommandInput,
+    Cursor,
+    ListQuery,
+    Moment,
+    NonBlank,
+    Page,
+    Section,
+    Strict,
+    Text,
+    count,
+    reason,
+    time,
+)
 
 # ---- queries ---------------------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ from events.domain.errors import NotFound
 from events.domain.streams import stream_for
 from projections import documents
 from service import queries
+from service.api import common
+from service.api.common import IDEMPOTENCY_KEY, IF_NONE_MATCH, QUERY, READ_PROBLEMS, Parsed, now, policy_row, reading
 from service.bootstrap import services
 from service.content.diffing import diff_documents
 from service.http.caching import FROM_BODY, IMMUTABLE, REVALIDATE, conditional, make_etag
@@ -20,8 +22,6 @@ from service.http.paging import page
 from service.http.security import published
 from service.http.writes import run, write
 
-from .. import common
-from ..common import IDEMPOTENCY_KEY, IF_NONE_MATCH, QUERY, READ_PROBLEMS, Parsed, now, policy_row, reading
 from . import schemas as s
 from .rendered import Rendered, answers
 
@@ -119,10 +119,10 @@ def in_force_now(pid: str) -> Response:
     if rendered is None:
         with reading() as connection:
             row, found, upcoming = document(connection, pid, {"at": clock})
-        body = current_app.json.response(s.PolicyDocument().dump({**found, "scheduled": upcoming})).get_data()
+        body = current_app.json.dumps(s.PolicyDocument().dump({**found, "scheduled": upcoming})).encode("utf-8")
         etag = make_etag(row["stream_version"], "document", found["version"], upcoming and upcoming["version"], [])
-        rendered = Rendered(stream_version=row["stream_version"], until=upcoming and upcoming["effective_from"],
-                            etag=etag, body=body)
+        rendered = Rendered(stream_version=row["stream_version"], etag=etag, body=body,
+                            until=upcoming["effective_from"] if upcoming else None)
         kept.put(pid, rendered)
     conditional(rendered.etag, common.public(REVALIDATE))
     return Response(rendered.body, mimetype="application/json")

@@ -9,8 +9,20 @@ from events.domain import commands as cmd
 from events.domain.canonical import parse_time
 from events.domain.document import KINDS
 from events.domain.rules import MEANINGS, STATUSES, VERDICTS
-
-from ..common import CommandInput, Cursor, ListQuery, Moment, NonBlank, Page, Section, Strict, Text, count, reason, time
+from service.api.common import (
+    CommandInput,
+    Cursor,
+    ListQuery,
+    Moment,
+    NonBlank,
+    Page,
+    Section,
+    Strict,
+    Text,
+    count,
+    reason,
+    time,
+)
 
 # ---- queries ---------------------------------------------------------------------------------------
 
@@ -119,14 +131,20 @@ class PublishInput(CommandInput):
         return data
 
 
+def _stated_reason() -> Text:
+    return Text(required=True, validate=[validate.Length(min=1, max=2000), NonBlank()])
+
+
 class RejectInput(CommandInput):
     command = cmd.RejectRevision
 
-    reason = Text(required=True, validate=[validate.Length(min=1, max=2000), NonBlank()])
+    reason = _stated_reason()
 
 
-class WithdrawInput(RejectInput):
+class WithdrawInput(CommandInput):
     command = cmd.WithdrawRevision
+
+    reason = _stated_reason()
 
 
 # ---- answers ---------------------------------------------------------------------------------------

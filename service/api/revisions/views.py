@@ -10,13 +10,22 @@ from events.domain import commands as cmd
 from events.domain.errors import NotFound
 from projections import revisions
 from service import queries
+from service.api import common
+from service.api.common import (
+    IF_NONE_MATCH,
+    QUERY,
+    READ_PROBLEMS,
+    WRITE_HEADERS,
+    WRITE_PROBLEMS,
+    Parsed,
+    policy_row,
+    reading,
+)
 from service.http.caching import STAFF, conditional, make_etag
 from service.http.paging import page
 from service.http.security import roles
 from service.http.writes import run, write
 
-from .. import common
-from ..common import IF_NONE_MATCH, QUERY, READ_PROBLEMS, WRITE_HEADERS, WRITE_PROBLEMS, Parsed, policy_row, reading
 from . import schemas as s
 
 blp = common.Blueprint("revisions", __name__, url_prefix="/api/v1/policies", description=(

@@ -21,7 +21,10 @@ def _target_metadata():
 
 def _url() -> str:
     # By hand, the service's own setting wins over alembic.ini, so both always point at one database.
-    return os.environ.get("POLICY_LEDGER_DATABASE_URL") or config.get_main_option("sqlalchemy.url")
+    url = os.environ.get("POLICY_LEDGER_DATABASE_URL") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("set POLICY_LEDGER_DATABASE_URL or sqlalchemy.url in alembic.ini")
+    return url
 
 
 def run_offline() -> None:
