@@ -161,6 +161,19 @@ def test_every_demo_user_gets_a_working_token_with_their_roles(app, loaded):
     assert loaded.roles["rector"] == ("approver",) and "admin" in loaded.roles["quality-office"]
 
 
+def test_every_demo_user_signs_in_with_their_password_and_has_a_name_an_address_and_a_language(app, loaded):
+    engine = app.extensions["policy_ledger"].engine
+    assert set(loaded.passwords) == DEMO_USERS
+    for name, password in loaded.passwords.items():
+        user = auth.check_password(engine, name, password)
+        assert user is not None and user.name == name and user.roles == loaded.roles[name]
+        assert user.full_name != name and user.email == f"{name}@{demo.MAIL_DOMAIN}"
+        assert user.language in ("ky", "ru", "en")
+    assert auth.check_password(engine, "rector", loaded.passwords["dean"]) is None
+    with engine.connect() as connection:
+        assert auth.find(connection, "reviewer1").full_name == "Бактыгүл Осмонова"
+
+
 def test_the_demo_refuses_a_log_that_already_holds_events(app, loaded):
     with pytest.raises(WrongState, match="already holds"):
         load_demo(app.config["DATABASE_URL"])
@@ -197,9 +210,9 @@ def test_the_command_loads_the_demo_and_saves_the_tokens_for_the_owner_only(runn
     assert "loaded policy oshsu-quality" in result.stdout
     assert stat.S_IMODE(tokens_file.stat().st_mode) == 0o600
     saved = demo.read_tokens(tokens_file)
-    assert {name for name, _, _ in saved.users} == DEMO_USERS
-    for name, roles, token in saved.users:
-        assert token in result.stdout and name in result.stdout
+    assert {name for name, *_ in saved.users} == DEMO_USERS
+    for name, roles, password, token in saved.users:
+        assert token in result.stdout and name in result.stdout and password in result.stdout
     assert saved.database == app.extensions["policy_ledger"].engine.url.render_as_string(hide_password=True)
 
 
@@ -210,7 +223,7 @@ def test_running_it_again_with_if_empty_changes_nothing(runner, app, tokens_file
     result = runner.invoke(args=["demo", "--if-empty", "--tokens-file", str(tokens_file)])
     assert result.exit_code == 0, result.output
     assert "demo not loaded" in result.stdout
-    assert all(token in result.stdout for _, _, token in demo.read_tokens(tokens_file).users)
+    assert all(token in result.stdout for *_, token in demo.read_tokens(tokens_file).users)
     assert (snapshot(store(app)), store(app).head(), tokens_file.read_bytes(),
             rows(app, select(func.count()).select_from(auth.users))) == before
 
@@ -232,7 +245,7 @@ def test_tokens_prints_the_saved_tokens_without_loading_anything(runner, app, to
     head = store(app).head()
     shown = runner.invoke(args=["demo", "--tokens", "--tokens-file", str(tokens_file)])
     assert shown.exit_code == 0
-    assert all(token in shown.stdout for _, _, token in demo.read_tokens(tokens_file).users)
+    assert all(token in shown.stdout for *_, token in demo.read_tokens(tokens_file).users)
     assert store(app).head() == head
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from . import types as ev
 from .errors import InvalidInput
 
-ROLES = ("author", "reviewer", "approver", "auditor", "admin")
+ROLES = ("author", "reviewer", "approver", "auditor", "admin", "staff")  # staff: read and acknowledge, nothing else
 VERDICTS = ("approve", "request_changes")
 # A signature's meaning comes from this fixed list; "reviewed" is recorded but does not count as approval.
 MEANINGS = (

@@ -10,14 +10,13 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
-from events.domain.errors import DomainError
-from service import accounts as auth
 from service import db as schema
 from service.bootstrap import services
 from service.ops import observability
 
 from . import content as cli_content
 from . import evidence as cli_evidence
+from . import users as cli_users
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,51 +32,6 @@ def init_command() -> None:
     """Create or upgrade the database schema."""
     schema.upgrade(services().engine)
     click.echo(f"schema ready at {services().engine.url.render_as_string(hide_password=True)}")
-
-
-@click.group("users")
-def users_group() -> None:
-    """Manage users and their API tokens."""
-
-
-@users_group.command("add")
-@click.argument("name")
-@click.option("--role", "roles", multiple=True, required=True,
-              help="author, reviewer, approver, auditor or admin; repeat for several.")
-@with_appcontext
-def users_add(name: str, roles: tuple[str, ...]) -> None:
-    """Create a user; prints a new API token as the last line."""
-    try:
-        token = auth.add_user(services().engine, name, list(roles))
-    except DomainError as error:
-        fail(error.message)
-    click.echo(f"user {name} created with roles {', '.join(roles)}; API token (shown once):")
-    click.echo(token)
-
-
-@users_group.command("token")
-@click.argument("name")
-@with_appcontext
-def users_token(name: str) -> None:
-    """Issue another API token for an existing user (to replace a lost one); prints it as the last line."""
-    try:
-        token = auth.add_token(services().engine, name)
-    except DomainError as error:
-        fail(error.message)
-    click.echo(f"new API token for {name} (shown once):")
-    click.echo(token)
-
-
-@users_group.command("revoke")
-@click.argument("name")
-@with_appcontext
-def users_revoke(name: str) -> None:
-    """Revoke every API token of a user."""
-    try:
-        count = auth.revoke_tokens(services().engine, name)
-    except DomainError as error:
-        fail(error.message)
-    click.echo(f"revoked {count} token(s) of {name}")
 
 
 @click.command("rebuild")
@@ -128,7 +82,7 @@ def serve_command(host: str, port: int, workers: int | None, config_file: str) -
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app, so `flask --app wsgi …` has them too."""
-    for command in (init_command, users_group, rebuild_command, verify_command, serve_command,
+    for command in (init_command, cli_users.users_group, rebuild_command, verify_command, serve_command,
                     *cli_content.COMMANDS, *cli_evidence.COMMANDS):
         app.cli.add_command(command)
 

@@ -220,10 +220,10 @@ def _print_tokens(path: Path, database: str) -> None:
     elif saved.database != database:
         click.echo(f"the demo tokens at {path} belong to another database ({saved.database})")
     else:
-        click.echo(f"demo users and their API tokens (saved in {path}):")
-        width = max(len(name) for name, _, _ in saved.users)
-        for name, roles, token in saved.users:
-            click.echo(f"  {name:<{width}}  {roles:<14}  {token}")
+        click.echo(f"demo users, their passwords for the pages and their API tokens (saved in {path}):")
+        width = max(len(name) for name, *_ in saved.users)
+        for name, roles, password, token in saved.users:
+            click.echo(f"  {name:<{width}}  {roles:<14}  {password:<28}  {token}")
 
 
 COMMANDS = (import_command, export_command, demo_command)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,6 +39,19 @@ USERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("auditor", ("auditor",)),
     ("quality-office", ("admin", "author")),
 )
+# Each demo user's full name and the language of their pages and messages (an accreditation auditor from abroad).
+PEOPLE: dict[str, tuple[str, str]] = {
+    "dean": ("Нурлан Абдыкадыров", "ky"),
+    "head-of-department": ("Гүлнара Жолдошева", "ky"),
+    "teacher": ("Айбек Мамытов", "ky"),
+    "reviewer1": ("Бактыгүл Осмонова", "ky"),
+    "reviewer2": ("Елена Петрова", "ru"),
+    "qa-director": ("Жыпаргүл Асанова", "ky"),
+    "rector": ("Канатбек Исаков", "ky"),
+    "auditor": ("Sarah Mitchell", "en"),
+    "quality-office": ("Сапат бөлүмү", "ky"),
+}
+MAIL_DOMAIN = "oshsu.example"
 
 # The university units responsible for the seven strategic directions.
 UNITS = {
@@ -94,6 +108,7 @@ class DemoResult:
     policy_id: str
     revisions: dict[str, str]
     tokens: dict[str, str]
+    passwords: dict[str, str]
     roles: dict[str, tuple[str, ...]]
     events: int
 
@@ -142,8 +157,13 @@ def load_demo(database_url: str, seed: Path = SEED_FILE) -> DemoResult:
         _review_2022(story)
         _reject_2024(story)
         _draft_now(story)
-        tokens = {name: auth.add_user(services.engine, name, list(roles)) for name, roles in USERS}
-        return DemoResult(policy_id=POLICY_ID, revisions=story.revisions, tokens=tokens, roles=dict(USERS),
+        passwords = {name: f"{name}-{secrets.token_urlsafe(6)}" for name, _ in USERS}
+        tokens = {name: auth.add_user(services.engine, name, list(roles), full_name=PEOPLE[name][0],
+                                      language=PEOPLE[name][1], email=f"{name}@{MAIL_DOMAIN}",
+                                      password=passwords[name])
+                  for name, roles in USERS}
+        return DemoResult(policy_id=POLICY_ID, revisions=story.revisions, tokens=tokens, passwords=passwords,
+                          roles=dict(USERS),
                           events=services.store.head()[0])
     finally:
         services.engine.dispose()
@@ -252,8 +272,9 @@ def save_tokens(path: Path, result: DemoResult, database: str) -> None:
     """Write the demo users' tokens, and the database they belong to, to a file only its owner can read."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"{DATABASE_LINE}{database}",
-             "# name, roles, API token (send as: Authorization: Bearer <token>)"]
-    lines += [f"{name}\t{','.join(result.roles[name])}\t{token}" for name, token in result.tokens.items()]
+             "# name, roles, password (for the pages), API token (send as: Authorization: Bearer <token>)"]
+    lines += [f"{name}\t{','.join(result.roles[name])}\t{result.passwords[name]}\t{token}"
+              for name, token in result.tokens.items()]
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.chmod(path, 0o600)  # O_CREAT's mode applies only to a new file
     with os.fdopen(descriptor, "w", encoding="utf-8") as out:
@@ -265,11 +286,11 @@ class SavedTokens:
     """The demo tokens saved in a file, and the database whose users they are."""
 
     database: str | None
-    users: list[tuple[str, str, str]]
+    users: list[tuple[str, str, str, str]]
 
 
 def read_tokens(path: Path) -> SavedTokens:
-    """Return the saved tokens as (name, roles, token), none when no demo was saved there."""
+    """Return the saved users as (name, roles, password, token), none when no demo was saved there."""
     if not path.is_file():
         return SavedTokens(database=None, users=[])
     database, users = None, []
@@ -277,6 +298,9 @@ def read_tokens(path: Path) -> SavedTokens:
         if line.startswith(DATABASE_LINE):
             database = line.removeprefix(DATABASE_LINE)
         elif line and not line.startswith("#"):
-            name, roles, token = line.split("\t")
-            users.append((name, roles, token))
+            parts = line.split("\t")
+            if len(parts) == 3:  # saved before demo users had passwords
+                parts.insert(2, "")
+            name, roles, password, token = parts
+            users.append((name, roles, password, token))
     return SavedTokens(database=database, users=users)
