@@ -173,6 +173,21 @@ def trail_page(connection: Connection, policy_id: str, *, after: int | None, lim
     return [dict(row) for row in connection.execute(query).mappings()]
 
 
+def log_page(connection: Connection, *, before: int | None, limit: int, policy_id: str | None = None,
+             actor: str | None = None, action: str | None = None, since: str | None = None,
+             until: str | None = None) -> list[dict[str, Any]]:
+    """Return up to `limit` trail rows of every policy, newest first, before a position, filtered."""
+    t = audit_trail
+    query = select(t).order_by(t.c.position.desc()).limit(limit)
+    filters = ((t.c.position, operator.lt, before), (t.c.policy_id, operator.eq, policy_id),
+               (t.c.actor, operator.eq, actor), (t.c.action, operator.eq, action),
+               (t.c.recorded_at, operator.ge, since), (t.c.recorded_at, operator.le, until))
+    for column, compare, value in filters:
+        if value is not None:
+            query = query.where(compare(column, value))
+    return [dict(row) for row in connection.execute(query).mappings()]
+
+
 def responsibilities_at(connection: Connection, policy_id: str, *, at: str, as_of: str,
                         section_id: str | None = None) -> list[dict[str, Any]]:
     """Return who was responsible at effective time `at`, as recorded by `as_of` (a section's and policy-wide)."""

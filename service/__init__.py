@@ -10,7 +10,7 @@ from . import bootstrap, config
 
 
 def _base_app(test_config: dict[str, Any] | None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, static_folder="web/static")
     app.config.from_mapping(config.from_environment(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
@@ -23,13 +23,14 @@ def _base_app(test_config: dict[str, Any] | None) -> Flask:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration from the environment (or `test_config`), services, API, probes, CLI."""
-    from . import api, cli, http
+    from . import api, cli, http, web
     from .evidence import checkpoints
     from .ops import health, observability
     app = _base_app(test_config)
     observability.init_app(app)  # first, so every request gets an id and a timer before anything else runs
     api.init_app(app)
     http.init_app(app)  # after the API, whose own HTTP error handler the problem documents replace
+    web.init_app(app)
     checkpoints.init_app(app)
     health.init_app(app)
     cli.init_app(app)

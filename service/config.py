@@ -5,15 +5,25 @@ import os
 from pathlib import Path
 from typing import Any
 
+
+def _flag(value: str) -> bool:
+    return value.lower() in ("1", "true", "yes", "on")
+
+
 # name -> (default, parser); every one can be set as POLICY_LEDGER_<NAME>.
 SETTINGS: dict[str, tuple[Any, Any]] = {
     "DATABASE_URL": (None, str),
-    "ANONYMOUS_READS": (True, lambda v: v.lower() in ("1", "true", "yes", "on")),
+    "ANONYMOUS_READS": (True, _flag),
     "MAX_CONTENT_LENGTH": (1024 * 1024, int),
     "SIGNING_KEY_FILE": (None, str),
     "CHECKPOINT_INTERVAL_SECONDS": (0, int),
     "LOG_LEVEL": ("INFO", str),
     "DB_POOL_SIZE": (5, int),
+    "BASE_URL": ("http://127.0.0.1:8000", str),
+    "TIMEZONE": ("Asia/Bishkek", str),
+    "INSTITUTION": ("Ош мамлекеттик университети", str),
+    "SESSION_KEY_FILE": (None, str),
+    "SECURE_COOKIES": (False, _flag),
 }
 
 

@@ -19,8 +19,8 @@ from events.domain.canonical import format_time
 from events.domain.commands import Command
 from events.domain.document import KINDS
 from events.domain.errors import NotFound
-from events.store.engine import read_transaction
 from projections import catalog
+from service import queries
 from service.bootstrap import services
 from service.http import guards
 from service.http.caching import REVALIDATE
@@ -36,7 +36,7 @@ QUERY = {"location": "query", "unknown": RAISE}  # webargs would otherwise drop 
 @contextmanager
 def reading() -> Iterator[Connection]:
     """Open one consistent snapshot for a read."""
-    with read_transaction(services().engine) as connection:
+    with queries.snapshot() as connection:
         yield connection
 
 

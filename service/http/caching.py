@@ -28,6 +28,12 @@ def conditional(etag: str, cache_control: str) -> None:
     g.policy_ledger_etag = (etag, cache_control)
 
 
+def not_modified(etag: str) -> bool:
+    """Tell whether the client already holds the answer this ETag names (so it need not be rendered)."""
+    held = tags(request.headers.get("If-None-Match"))
+    return etag in held or "*" in held
+
+
 def _conditional_answer(response: Response) -> Response:
     marked = g.pop("policy_ledger_etag", None)
     if marked is None or response.status_code != 200:
@@ -37,8 +43,7 @@ def _conditional_answer(response: Response) -> Response:
         etag = make_etag(0, hashlib.sha256(response.get_data()).hexdigest())
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = cache_control
-    held = tags(request.headers.get("If-None-Match"))
-    if etag in held or "*" in held:
+    if not_modified(etag):
         response.status_code = 304
         response.set_data(b"")
         del response.headers["Content-Type"]

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, current_app, json, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -77,7 +78,18 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
+PAGES = "policy_ledger_error_pages"
+
+
+def serve_pages(app: Flask, wants_page: Callable[[], bool], render: Callable[[HTTPException], Response]) -> None:
+    """Answer errors of requests for pages as pages; every other error stays a problem document."""
+    app.extensions[PAGES] = (wants_page, render)
+
+
 def _http_error(error: HTTPException) -> Response:
+    pages = current_app.extensions.get(PAGES)
+    if pages is not None and pages[0]():
+        return pages[1](error)
     data = getattr(error, "data", None) or {}
     messages = data.get("messages")
     errors = _flatten(messages) if messages else None

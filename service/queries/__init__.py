@@ -1,11 +1,22 @@
 """Reads that combine read models, shared by the API and the pages: each read model answers for its own tables."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection
 
+from events.store.engine import read_transaction
 from projections import audit, catalog, documents, revisions
+from service.bootstrap import services
+
+
+@contextmanager
+def snapshot() -> Iterator[Connection]:
+    """Open one consistent snapshot of the read models for a read."""
+    with read_transaction(services().engine) as connection:
+        yield connection
 
 
 def catalogue(connection: Connection, after: str | None, limit: int, at: str) -> list[dict[str, Any]]:

@@ -1,15 +1,10 @@
 """The responsibility audit trail for auditors: who did what, in which role, when and why; who answered for what."""
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Iterator
 from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from sqlalchemy import Engine
 
 from events.domain.canonical import format_time
 from events.domain.errors import NotFound
@@ -20,6 +15,7 @@ from service.api import common
 from service.api.common import QUERY, NoQuery
 from service.bootstrap import services
 from service.evidence import bundle as evidence
+from service.evidence import trail as trail_file
 from service.http.downloads import JSONL, attachment
 from service.http.paging import page
 from service.http.security import roles
@@ -31,59 +27,8 @@ blp = common.Blueprint("audit", __name__, url_prefix="/api/v1",
                                    "lineage.")
 AUDITOR_PROBLEMS = (401, 403, 404, 422)
 
-COLUMNS = ("position", "occurred_at", "recorded_at", "actor", "role", "action", "revision_id", "section_id",
-           "version", "detail", "reason", "correlation_id")
-EXPORT_BATCH = 1000
-# A cell opening with one of these is read as a formula by spreadsheets; a leading apostrophe keeps it text.
-FORMULA_OPENERS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _filters(query: dict[str, Any]) -> dict[str, Any]:
     return {k: query.get(k) for k in ("actor", "action", "since", "until", "as_of")}
-
-
-def _all_rows(engine: Engine, pid: str, after: int | None, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    # Batch by batch, each in its own short transaction: an export of any size never sits in memory.
-    while True:
-        with read_transaction(engine) as connection:
-            rows = trail.trail_page(connection, pid, after=after, limit=EXPORT_BATCH, **filters)
-        yield from rows
-        if len(rows) < EXPORT_BATCH:
-            return
-        after = rows[-1]["position"]
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_OPENERS):
-        return "'" + value
-    return value
-
-
-def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
-    # A BOM, so spreadsheets read UTF-8 (and Kyrgyz) as such; csv's default dialect quotes as RFC 4180 says.
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-
-    def drained() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow(COLUMNS)
-    yield "\ufeff" + drained()
-    for count, row in enumerate(rows, 1):
-        writer.writerow([_cell(row[c]) for c in COLUMNS])
-        if count % 200 == 0:
-            yield drained()
-    yield drained()
-
-
-def _jsonl(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
-    for row in rows:
-        yield json.dumps({c: row[c] for c in COLUMNS}, ensure_ascii=False) + "\n"
 
 
 TRAIL_ANSWER = ("a page of trail rows (JSON); with format=csv (UTF-8 with a BOM, an attachment) or format=jsonl, "
@@ -105,14 +50,16 @@ class AuditTrail(MethodView):
         filters = _filters(query)
         engine = services().engine  # taken now: the export streams on after the request's context is gone
         if query["format"] == "csv":
-            response = Response(_csv(_all_rows(engine, pid, query.get("cursor"), filters)), mimetype="text/csv")
+            rows = trail_file.rows(engine, pid, query.get("cursor"), filters)
+            response = Response(trail_file.as_csv(rows), mimetype="text/csv")
             response.headers["Content-Disposition"] = attachment(f"{pid}-audit.csv")
             return response
         if query["format"] == "jsonl":
-            return Response(_jsonl(_all_rows(engine, pid, query.get("cursor"), filters)), mimetype=JSONL)
+            rows = trail_file.rows(engine, pid, query.get("cursor"), filters)
+            return Response(trail_file.as_jsonl(rows), mimetype=JSONL)
         with read_transaction(engine) as connection:
-            rows = trail.trail_page(connection, pid, after=query.get("cursor"), limit=query["limit"] + 1, **filters)
-        return page(rows, query["limit"], key=lambda r: r["position"])
+            found = trail.trail_page(connection, pid, after=query.get("cursor"), limit=query["limit"] + 1, **filters)
+        return page(found, query["limit"], key=lambda r: r["position"])
 
 
 @blp.route("/policies/<pid>/responsibilities/at")
