@@ -35,6 +35,8 @@ CONFIG = REPO / "deploy" / "gunicorn.conf.py"
 WORKERS = 2
 POLICY_ID = "oshsu-quality"
 PATH = f"/api/v1/policies/{POLICY_ID}"
+PAGE = f"/policies/{POLICY_ID}"
+ENGLISH = {"Accept-Language": "en"}
 START_SECONDS = 60
 
 
@@ -100,9 +102,9 @@ def _wait_ready(server: subprocess.Popen, port: int, log_path: Path) -> None:
     raise RuntimeError("gunicorn did not answer /health in time")
 
 
-def fetch(port: int, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def fetch(port: int, headers: dict[str, str] | None = None, path: str = PATH) -> tuple[int, dict[str, str], bytes]:
     """GET the policy once; return status, headers and body."""
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{PATH}", headers=headers or {})
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), response.read()
@@ -110,10 +112,10 @@ def fetch(port: int, headers: dict[str, str] | None = None) -> tuple[int, dict[s
         return error.code, dict(error.headers), error.read()
 
 
-def load(port: int, *, headers: dict[str, str], clients: int, seconds: float) -> dict[str, Any]:
+def load(port: int, *, headers: dict[str, str], clients: int, seconds: float, path: str = PATH) -> dict[str, Any]:
     """Run the load generator in two processes (so it is not held by one GIL) and merge what they saw."""
     processes = 2 if clients > 1 else 1
-    args = ["--port", str(port), "--path", PATH, "--threads", str(max(1, clients // processes)),
+    args = ["--port", str(port), "--path", path, "--threads", str(max(1, clients // processes)),
             "--seconds", str(seconds), "--warmup", str(min(1.0, seconds / 4))]
     for name, value in headers.items():
         args += ["--header", f"{name}: {value}"]
@@ -159,15 +161,22 @@ def measure(scratch: Scratch, *, clients: int, seconds: float, rounds: int) -> l
         body_file = scratch.folder / "bare-body.json"
         body_file.write_bytes(body)
         etag = headers.get("ETag") or headers.get("Etag")
+        page_status, page_headers, page_body = fetch(ours, ENGLISH, PAGE)
+        page_etag = page_headers.get("ETag") if page_status == 200 else None
         with gunicorn("bench.bare_app:create_app()", {"POLICY_LEDGER_BENCH_BODY": str(body_file)},
                       scratch.folder) as bare:
-            results: dict[str, list[dict[str, Any]]] = {"bare": [], "ours": [], "ours-304": []}
+            results: dict[str, list[dict[str, Any]]] = {"bare": [], "ours": [], "ours-304": [], "page": [],
+                                                        "page-304": []}
             for _ in range(rounds):
                 results["bare"].append(load(bare, headers={}, clients=clients, seconds=seconds))
                 results["ours"].append(load(ours, headers={}, clients=clients, seconds=seconds))
                 if etag:
                     results["ours-304"].append(load(ours, headers={"If-None-Match": etag}, clients=clients,
                                                     seconds=seconds))
+                if page_etag:
+                    results["page"].append(load(ours, headers=ENGLISH, clients=clients, seconds=seconds, path=PAGE))
+                    results["page-304"].append(load(ours, headers={**ENGLISH, "If-None-Match": page_etag},
+                                                    clients=clients, seconds=seconds, path=PAGE))
     merged = {key: _merge(runs) for key, runs in results.items() if runs}
     size = f"body {len(body):,} B"
     figures = [Figure(group, name, "req/s", merged["ours"]["rps"], merged["bare"]["rps"], "bare Flask, same body",
@@ -176,10 +185,21 @@ def measure(scratch: Scratch, *, clients: int, seconds: float, rounds: int) -> l
     if "ours-304" in merged:
         figures.append(Figure(group, "same GET with If-None-Match (304) vs bare Flask 200", "req/s",
                               merged["ours-304"]["rps"], merged["bare"]["rps"], "bare Flask, same body",
-                              note=f"ours: {_latency(merged['ours-304'])}"))
+                              threshold=1.0, note=f"ours: {_latency(merged['ours-304'])}"))
     else:
         figures.append(Figure(group, "same GET with If-None-Match (304)", "req/s", None,
                               unavailable="the response carries no ETag"))
+    if "page" in merged:
+        figures.append(Figure(group, "GET /policies/{pid} (the page, a visitor) vs the same policy as JSON", "req/s",
+                              merged["page"]["rps"], merged["ours"]["rps"], "GET /api/v1/policies/{pid}",
+                              threshold=0.7, note=f"page: {_latency(merged['page'])}; "
+                                                  f"JSON: {_latency(merged['ours'])}; page {len(page_body):,} B"))
+        figures.append(Figure(group, "the page with If-None-Match (304) vs bare Flask 200", "req/s",
+                              merged["page-304"]["rps"], merged["bare"]["rps"], "bare Flask, same body",
+                              threshold=1.0, note=f"page 304: {_latency(merged['page-304'])}"))
+    else:
+        figures.append(Figure(group, "GET /policies/{pid} (the page)", "req/s", None,
+                              unavailable=f"status {page_status}"))
     return figures
 
 

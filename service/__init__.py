@@ -25,12 +25,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration from the environment (or `test_config`), services, API, probes, CLI."""
     from . import api, cli, http, web
     from .evidence import checkpoints
+    from .http import rendered
     from .ops import health, observability
     app = _base_app(test_config)
     observability.init_app(app)  # first, so every request gets an id and a timer before anything else runs
     api.init_app(app)
     http.init_app(app)  # after the API, whose own HTTP error handler the problem documents replace
     web.init_app(app)
+    rendered.shortcut_not_modified(app, web.i18n.language_of, observability.record_request)
     checkpoints.init_app(app)
     health.init_app(app)
     cli.init_app(app)

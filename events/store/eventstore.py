@@ -8,7 +8,7 @@ from datetime import datetime
 from hashlib import sha256
 from typing import Any
 
-from sqlalchemy import Connection, Engine, LargeBinary, bindparam, func, insert, select, true
+from sqlalchemy import Connection, Engine, LargeBinary, bindparam, func, insert, select, text, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -151,6 +151,7 @@ def _utf8_postgresql(element: utf8, compiler: Any, **kw: Any) -> str:
 # What verify reads: the payloads as the bytes the chain hashed.
 _LOG_BYTES = Prepared(select(_E.c.position, _E.c.stream, _E.c.version, _E.c.type, _E.c.schema, utf8(_E.c.data),
                              utf8(_E.c.meta), _E.c.recorded_at, _E.c.prev_hash, _E.c.hash).order_by(_E.c.position))
+_DATA_VERSION = Prepared(text("PRAGMA data_version"))
 _RECORDED_AT = Prepared(select(_E.c.recorded_at).where(_E.c.position == bindparam("position")))
 
 
@@ -271,6 +272,18 @@ class EventStore:
         if conn is None:
             return self._reader.run(lambda held: _STREAM_VERSION.scalar(held, {"stream": stream}))[1]  # type: ignore[no-any-return]
         return _STREAM_VERSION.scalar(conn, {"stream": stream})  # type: ignore[no-any-return]
+
+    def change_token(self) -> Any:
+        """Return a token that changes whenever anything is committed to the database by any process or host.
+
+        On SQLite, the database's own counter of commits made by other connections (`PRAGMA data_version`), read
+        on the connection this thread keeps (with that connection, since the counter is per connection); on
+        PostgreSQL, the head of the log. Equal tokens mean nothing was written in between.
+        """
+        if self.engine.dialect.name == "sqlite":
+            held, version = self._reader.run(lambda connection: _DATA_VERSION.scalar(connection))
+            return (id(held), version)
+        return self._reader.run(lambda connection: _HEAD.first(connection))[1]
 
     def head(self, conn: Connection | None = None) -> tuple[int, str, str]:
         """Return the newest position, its hash and its record time (0, genesis, '' for an empty log)."""

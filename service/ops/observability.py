@@ -103,14 +103,20 @@ def _finish_request(response: Response) -> Response:
     request_id = g.get("request_id") or request_id_from(None)
     # The URL rule, not the raw path: one series per endpoint however many policies there are.
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    REQUEST_SECONDS.labels(request.method, route, str(response.status_code)).observe(elapsed)
     response.headers[REQUEST_ID_HEADER] = request_id
     principal = g.get("principal")
-    request_log.info("request", extra={
-        "method": request.method, "path": request.path, "route": route, "status": response.status_code,
-        "duration_ms": round(elapsed * 1000, 3), "request_id": request_id,
-        "user": principal.name if principal is not None else None})
+    record_request(request.method, request.path, route, response.status_code, elapsed, request_id,
+                   principal.name if principal is not None else None)
     return response
+
+
+def record_request(method: str, path: str, route: str, status: int, elapsed: float, request_id: str,
+                   user: str | None) -> None:
+    """Count a request in the metrics and write its log line."""
+    REQUEST_SECONDS.labels(method, route, str(status)).observe(elapsed)
+    request_log.info("request", extra={
+        "method": method, "path": path, "route": route, "status": status, "duration_ms": round(elapsed * 1000, 3),
+        "request_id": request_id, "user": user})
 
 
 # ---- events ------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, Request, render_template, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Response
 from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
@@ -30,6 +31,15 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
                            "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
                            "object-src 'none'")
 NOT_PAGES = ("/api/", "/health", "/metrics")
+
+
+class PageSessions(SecureCookieSessionInterface):
+    """Sessions for the pages only: an API request (bearer tokens) never opens, reads or writes one."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(NOT_PAGES):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def _session_key(app: Flask) -> bytes:
@@ -84,6 +94,7 @@ def error_page(error: HTTPException) -> Response:
 def init_app(app: Flask) -> None:
     """Install the pages: languages, sessions, CSRF protection, security headers and the page blueprints."""
     app.secret_key = _session_key(app)
+    app.session_interface = PageSessions()
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=app.config["SECURE_COOKIES"],
         SESSION_COOKIE_NAME="policy_ledger_session", PERMANENT_SESSION_LIFETIME=timedelta(hours=12),

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from flask import current_app, request
 from flask.wrappers import Response
 from markupsafe import Markup
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header, parse_cookie
 
 from events.domain.canonical import parse_time
 
@@ -17,6 +20,18 @@ NAMES = {"ky": "Кыргызча", "ru": "Русский", "en": "English"}
 COOKIE = "lang"
 # Dates as people write them: "1 September 2021" in English (CLDR's British order), CLDR's long forms otherwise.
 DATE_LOCALE = {"en": "en_GB", "ru": "ru", "ky": "ky"}
+
+
+def language_of(environ: dict[str, Any]) -> str:
+    """Return the interface language a raw WSGI request asks for, as `select_locale` decides it."""
+    asked = parse_qs(environ.get("QUERY_STRING", "")).get("lang", [""])[0]
+    if asked in LANGUAGES:
+        return asked
+    cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
+    if cookies.get(COOKIE) in LANGUAGES:
+        return str(cookies[COOKIE])
+    offered = parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)
+    return offered.best_match(LANGUAGES) or "en"
 
 
 def select_locale() -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,12 +14,14 @@ from flask_babel import gettext as _
 from sqlalchemy import Connection
 
 from events.domain.canonical import format_time, parse_time
+from events.domain.streams import stream_for
 from projections import catalog, documents
 from service import accounts, queries
 from service.bootstrap import services
 from service.content.diffing import diff_words
 from service.http.caching import IMMUTABLE, REVALIDATE, conditional, make_etag, not_modified
 from service.http.guards import PATH_ID
+from service.http.rendered import Rendered, answers
 
 from .people import current_user
 from .redline import redline
@@ -130,6 +133,57 @@ def _version_asked(connection: Connection, pid: str) -> tuple[dict[str, Any] | N
 def policy(pid: str) -> Response:
     """The policy in force now, or at a date, or one version, with who approved it."""
     _readable()
+    if current_user() is None and set(request.args) <= {"lang"}:
+        return _in_force_now(pid)
+    page = _policy_page(pid)
+    if page.html is None:
+        return _answer("", page.etag, REVALIDATE)  # the client has it: not rendered
+    response = _answer(page.html, page.etag, REVALIDATE)
+    response.status_code = page.status
+    return response
+
+
+@dataclass(frozen=True)
+class _Page:
+    """A policy page: its HTML (None when the client already has it), ETag, status, and when it stops being true."""
+
+    html: str | None
+    etag: str
+    status: int
+    until: str | None
+
+
+def _in_force_now(pid: str) -> Response:
+    """The policy in force now, for a visitor: rendered once per change of the policy's stream and language.
+
+    The page visitors open most. Checked against the stream's version in the log on every request (as the
+    API's in-force answer is), so a write by any worker or host is seen at once.
+    """
+    if not PATH_ID.fullmatch(pid):
+        abort(404)
+    token = services().store.change_token()  # before anything is read: a write after it makes the page stale
+    version = services().store.stream_version(stream_for(pid))
+    if version == 0:
+        abort(404, _("There is no policy %(pid)s.", pid=pid))
+    key, clock, kept = f"page {pid} {get_locale()}", now(), answers()
+    rendered = kept.get(key, version, clock)
+    if rendered is not None and rendered.token != token:
+        kept.put(key, replace(rendered, token=token))  # still the page: the writes since were elsewhere
+    if rendered is None:
+        page = _policy_page(pid, render=True)
+        if page.status != 200 or page.html is None:
+            response = _answer(page.html or "", page.etag, REVALIDATE)
+            response.status_code = page.status
+            return response
+        rendered = Rendered(stream_version=version, until=page.until, etag=page.etag, body=page.html.encode("utf-8"),
+                            token=token, cache_control=_cache_control(REVALIDATE), vary="Cookie, Accept-Language")
+        kept.put(key, rendered)
+    conditional(rendered.etag, _cache_control(REVALIDATE))
+    return Response(rendered.body, mimetype="text/html")
+
+
+def _policy_page(pid: str, render: bool = False) -> _Page:
+    """Read and render the policy page asked for (unless the client has it and `render` is false)."""
     with queries.snapshot() as connection:
         row = _policy(connection, pid)
         found, upcoming, at = _version_asked(connection, pid)
@@ -138,14 +192,13 @@ def policy(pid: str) -> Response:
         approvers = _people(connection, {a["approver"] for a in (found or {}).get("approvers", [])})
     etag = _page_etag(row["stream_version"], "policy", found and found["version"], upcoming and upcoming["version"],
                       current and current["version"], request.args.get("at"), request.args.get("version"))
-    if not_modified(etag):
-        return _answer("", etag, REVALIDATE)
+    until = upcoming["effective_from"] if upcoming else None
+    status = 200 if found is not None else 404
+    if not render and not_modified(etag):
+        return _Page(None, etag, status, until)
     html = render_template("web/policy.html", policy=row, document=found, upcoming=upcoming, at=at,
                            asked_at=request.args.get("at"), current=current, approvers=approvers)
-    status = 200 if found is not None else 404
-    response = _answer(html, etag, REVALIDATE)
-    response.status_code = status
-    return response
+    return _Page(html, etag, status, until)
 
 
 @reading.get("/policies/<pid>/versions")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from flask import Response, current_app, render_template, url_for
@@ -19,11 +20,11 @@ from service.bootstrap import services
 from service.content.diffing import diff_documents
 from service.http.caching import FROM_BODY, IMMUTABLE, REVALIDATE, conditional, make_etag
 from service.http.paging import page
+from service.http.rendered import Rendered, answers
 from service.http.security import published
 from service.http.writes import run, write
 
 from . import schemas as s
-from .rendered import Rendered, answers
 
 blp = common.Blueprint("policies", __name__, url_prefix="/api/v1/policies", description=(
     "Policies and their published versions. Reads of published content need no token unless the deployment "
@@ -112,17 +113,21 @@ def in_force_now(pid: str) -> Response:
     (read, shaped by PolicyDocument, serialised) only when the stream moved or a scheduled version took over.
     """
     kept, clock = answers(), now()
+    token = services().store.change_token()  # before anything is read: a write after it makes the answer stale
     version = services().store.stream_version(stream_for(pid))
     if version == 0:
         raise NotFound(f"no policy {pid!r}", field="pid")
     rendered = kept.get(pid, version, clock)
+    if rendered is not None and rendered.token != token:
+        kept.put(pid, replace(rendered, token=token))  # still the answer: the writes since were elsewhere
     if rendered is None:
         with reading() as connection:
             row, found, upcoming = document(connection, pid, {"at": clock})
         body = current_app.json.dumps(s.PolicyDocument().dump({**found, "scheduled": upcoming})).encode("utf-8")
         etag = make_etag(row["stream_version"], "document", found["version"], upcoming and upcoming["version"], [])
-        rendered = Rendered(stream_version=row["stream_version"], etag=etag, body=body,
-                            until=upcoming["effective_from"] if upcoming else None)
+        rendered = Rendered(stream_version=row["stream_version"], etag=etag, body=body, token=token,
+                            until=upcoming["effective_from"] if upcoming else None,
+                            cache_control=common.public(REVALIDATE))
         kept.put(pid, rendered)
     conditional(rendered.etag, common.public(REVALIDATE))
     return Response(rendered.body, mimetype="application/json")
