@@ -1,7 +1,10 @@
-"""Fixtures: every store and read-model test runs on SQLite and, where it is reachable, on PostgreSQL."""
-from __future__ import annotations
+"""Fixtures every level shares: databases on SQLite and (where it is reachable) PostgreSQL, the store and ledger
+on them, and the Flask app with its users.
 
-import os
+The levels: `unit/` needs none of these; `integration/` uses the store, ledger and app on real databases;
+`api/` talks HTTP to the app through Flask's test client; `e2e/` starts real servers and processes.
+"""
+from __future__ import annotations
 
 import pytest
 from sqlalchemy import Engine
@@ -12,9 +15,8 @@ from events.store.engine import make_engine
 from events.store import EventStore
 from service.db import full_metadata, upgrade
 
-from .support import FakeClock, SequentialIds, create_postgres_database, drop_postgres_database, postgres_reason
-
-REQUIRE_POSTGRES = os.environ.get("POLICY_LEDGER_REQUIRE_POSTGRES") == "1"
+from tests.support import (DATABASES, POSTGRES_ADMIN_URL, ROLE_USERS, FakeClock, SequentialIds,
+                           create_postgres_database, drop_postgres_database, postgres_reason, require_postgres)
 
 
 def pytest_report_header(config) -> str:
@@ -24,20 +26,24 @@ def pytest_report_header(config) -> str:
     return f"PostgreSQL: NOT reachable, PostgreSQL tests will be SKIPPED ({reason})"
 
 
+# ---- databases ----------------------------------------------------------------------------------
+
 @pytest.fixture(scope="session")
-def postgres_url():
-    """One scratch PostgreSQL database for the session (skipped, saying why, where there is no server)."""
-    reason = postgres_reason()
-    if reason is not None:
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"POLICY_LEDGER_REQUIRE_POSTGRES=1 but {reason}")
-        pytest.skip(reason)
+def postgres() -> str:
+    """PostgreSQL's admin URL, for tests that make databases of their own (skipped, saying why, without a server)."""
+    require_postgres()
+    return POSTGRES_ADMIN_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres):
+    """One scratch PostgreSQL database for the session."""
     url = create_postgres_database()
     yield url
     drop_postgres_database(url)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=DATABASES)
 def database_url(request, tmp_path) -> str:
     """A fresh, empty database URL: a SQLite file, or a reset PostgreSQL database."""
     if request.param == "sqlite":
@@ -60,6 +66,8 @@ def engine(database_url) -> Engine:
     engine.dispose()
 
 
+# ---- the write side on them ---------------------------------------------------------------------
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -75,24 +83,20 @@ def ledger(store, clock) -> Ledger:
     return Ledger(store=store, clock=clock, ids=SequentialIds())
 
 
-ROLE_USERS = {
-    "author": ("dean", ["author"]),
-    "author2": ("head-of-department", ["author"]),
-    "reviewer": ("reviewer1", ["reviewer"]),
-    "reviewer2": ("reviewer2", ["reviewer"]),
-    "approver": ("qa-director", ["approver"]),
-    "approver2": ("rector", ["approver"]),
-    "auditor": ("auditor", ["auditor"]),
-    "admin": ("quality-office", ["admin"]),
-}
+# ---- the app ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def app_config() -> dict:
+    """Settings a module adds to the app's test configuration (override it: e.g. the ledger's clock)."""
+    return {}
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
+def app(database_url, app_config):
     """The Flask app on a fresh database with its schema in place."""
     from service import create_app
     from service.bootstrap import services
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, **app_config})
     with app.app_context():
         upgrade(services().engine)
     yield app
@@ -115,8 +119,3 @@ def tokens(app) -> dict[str, str]:
     from service.accounts import add_user
     engine = app.extensions["policy_ledger"].engine
     return {key: add_user(engine, name, roles) for key, (name, roles) in ROLE_USERS.items()}
-
-
-def bearer(token: str) -> dict[str, str]:
-    """Return the Authorization header for a token."""
-    return {"Authorization": f"Bearer {token}"}
