@@ -5,7 +5,8 @@ import itertools
 
 import pytest
 
-from tests.support import DATABASES, ROLE_USERS, FakeClock, bearer, create_postgres_database, drop_postgres_database
+from tests.support import DATABASES, ROLE_USERS, FakeClock, bearer
+from tests.support.apps import add_tokens, running_app
 
 API = "/api/v1/policies"
 PEOPLE = (*ROLE_USERS, "none", "bad")
@@ -15,27 +16,13 @@ _numbers = itertools.count(1)
 
 
 @pytest.fixture(scope="module", params=DATABASES)
-def world(request, tmp_path_factory):
+def world(request, databases, tmp_path_factory):
     """One app and its users per database for the whole module; each case works on a policy of its own."""
-    from service import create_app
-    from service.accounts import add_user
-    from service.bootstrap import services
-    from service.db import upgrade
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{tmp_path_factory.mktemp('authz') / 'ledger.sqlite3'}", None
-    else:
-        request.getfixturevalue("postgres")  # skips, saying why, where PostgreSQL is not reachable
-        url = drop = create_postgres_database()
-    app = create_app({"TESTING": True, "DATABASE_URL": url, "CLOCK": FakeClock()})
-    with app.app_context():
-        upgrade(services().engine)
-    engine = app.extensions["policy_ledger"].engine
-    tokens = {key: add_user(engine, name, roles) for key, (name, roles) in ROLE_USERS.items()}
-    tokens["bad"] = "not-a-token-anyone-was-given"
-    yield app, tokens
-    engine.dispose()
-    if drop:
-        drop_postgres_database(drop)
+    with databases.lend(request.param, tmp_path_factory.mktemp("authz")) as url, \
+            running_app(url, CLOCK=FakeClock()) as app:
+        tokens = add_tokens(app)
+        tokens["bad"] = "not-a-token-anyone-was-given"
+        yield app, tokens
 
 
 def headers(tokens: dict[str, str], who: str) -> dict[str, str]:

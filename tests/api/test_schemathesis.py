@@ -14,9 +14,10 @@ from tests.support import FakeClock
 
 
 @pytest.fixture
-def database_url(tmp_path) -> str:
+def database_url(databases, tmp_path) -> str:
     """SQLite only: the fuzz run is bounded; every endpoint also runs on PostgreSQL in the API tests."""
-    return f"sqlite:///{tmp_path / 'fuzz.sqlite3'}"
+    with databases.lend("sqlite", tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,16 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import DATABASES, create_postgres_database, drop_postgres_database
+from tests.support import DATABASES
 
 
 @pytest.fixture(params=DATABASES)
-def served_database(request, tmp_path) -> str:
-    """An empty database of its own for a served app: a SQLite file, or a new PostgreSQL database dropped after."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'served.sqlite3'}"
-        return
-    request.getfixturevalue("postgres")  # skips, saying why, where PostgreSQL is not reachable
-    url = create_postgres_database()
-    yield url
-    drop_postgres_database(url)
+def served_database(request, databases, tmp_path) -> str:
+    """An empty database of its own for a served app (no schema: the test runs `policy-ledger init`)."""
+    with databases.lend(request.param, tmp_path, migrated=False) as url:
+        yield url

@@ -40,8 +40,8 @@ def _fill(engine) -> EventStore:
     return store
 
 
-def test_an_empty_database_is_upgraded_to_the_newest_revision(database_url):
-    engine = make_engine(database_url)
+def test_an_empty_database_is_upgraded_to_the_newest_revision(empty_database_url):
+    engine = make_engine(empty_database_url)
     assert schema.current_revision(engine) is None
     schema.upgrade(engine)
     assert schema.current_revision(engine) == schema.head_revision()
@@ -82,7 +82,7 @@ def test_the_migrated_log_refuses_update_and_delete(engine):
         assert connection.execute(select(events.c.type).where(events.c.position == 1)).scalar_one() == "PolicyCreated"
 
 
-def test_a_database_at_the_first_revision_is_upgraded_with_its_log_intact(database_url, tmp_path):
+def test_a_database_at_the_first_revision_is_upgraded_with_its_log_intact(empty_database_url, tmp_path):
     revisions = list(ScriptDirectory.from_config(schema.alembic_config()).walk_revisions())
     assert len(revisions) >= 2, "this test needs a revision after the first"
     # A log written by today's code, copied row by row into a database the first revision built.
@@ -92,7 +92,7 @@ def test_a_database_at_the_first_revision_is_upgraded_with_its_log_intact(databa
     with source.connect() as connection:
         rows = [dict(row._mapping) for row in connection.execute(select(events).order_by(events.c.position))]
     source.dispose()
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     with write_transaction(engine) as connection:
         command.upgrade(schema.alembic_config(connection), schema.INITIAL_REVISION)
     assert schema.current_revision(engine) == schema.INITIAL_REVISION
@@ -110,8 +110,8 @@ def test_a_database_at_the_first_revision_is_upgraded_with_its_log_intact(databa
     engine.dispose()
 
 
-def test_a_database_made_before_migrations_is_adopted_without_touching_it(database_url):
-    engine = make_engine(database_url)
+def test_a_database_made_before_migrations_is_adopted_without_touching_it(empty_database_url):
+    engine = make_engine(empty_database_url)
     import projections
     projections.register()
     create_all(engine)  # how `policy-ledger init` built databases before there were migrations
@@ -165,7 +165,7 @@ def test_readiness_refuses_a_database_without_a_schema(tmp_path):
     app.extensions["policy_ledger"].engine.dispose()
 
 
-def test_open_drafts_come_through_0003_knowing_where_in_the_log_they_began(database_url, tmp_path):
+def test_open_drafts_come_through_0003_knowing_where_in_the_log_they_began(empty_database_url, tmp_path):
     # Today's log, with two drafts left open, in a database at 0002 whose drafts table has the old shape.
     source = make_engine(f"sqlite:///{tmp_path / 'source.sqlite3'}")
     schema.upgrade(source)
@@ -177,7 +177,7 @@ def test_open_drafts_come_through_0003_knowing_where_in_the_log_they_began(datab
     with source.connect() as connection:
         rows = [dict(row._mapping) for row in connection.execute(select(events).order_by(events.c.position))]
     source.dispose()
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     with write_transaction(engine) as connection:
         command.upgrade(schema.alembic_config(connection), "0002")
     with engine.begin() as connection:
@@ -208,7 +208,7 @@ def snapshot_tables(engine, names: tuple[str, ...]) -> dict[str, list[tuple]]:
                 for table in tables() if table.name in names}
 
 
-def test_versions_come_through_0005_as_outlines_naming_each_section_state_once(database_url, tmp_path):
+def test_versions_come_through_0005_as_outlines_naming_each_section_state_once(empty_database_url, tmp_path):
     # Today's read models (three versions: adds, amends, a move, a removal and a retitle), and a database at
     # 0004 holding the same log and the versions as they were kept then, each with its whole section tree.
     register()
@@ -233,7 +233,7 @@ def test_versions_come_through_0005_as_outlines_naming_each_section_state_once(d
     source.dispose()
     assert trees[3]["title"] == "Сапат саясаты" and trees[3]["sections"][0]["id"] == ids["closing"]
 
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     with write_transaction(engine) as connection:
         command.upgrade(schema.alembic_config(connection), "0004")
     old_versions = Table("policy_versions", MetaData(), autoload_with=engine)
