@@ -16,7 +16,7 @@ from service.evidence import bundle as evidence, checkpoints
 from service.evidence.checkpoints import generate_key_file, load_key
 
 from tests.support import REPO
-from tests.support.lifecycle import AUTHOR, run_lifecycle
+from tests.support.lifecycle import AUTHOR, run_interleaved_lifecycle
 
 PID = "oshsu-quality"
 
@@ -31,12 +31,7 @@ def key(tmp_path) -> checkpoints.SigningKey:
 @pytest.fixture
 def history(ledger, clock) -> None:
     """Another policy's events before, between and after the lifecycle policy's own."""
-    clock.set("2019-06-01T09:00:00+00:00")
-    ledger.handle(cmd.CreatePolicy(policy_id="library", title="Китепкана", language="ky", review_interval_days=365), AUTHOR)
-    run_lifecycle(ledger, clock, PID)
-    ledger.handle(cmd.OpenRevision(policy_id="library", summary="Жаңы бөлүм"), AUTHOR)
-    ledger.handle(cmd.OpenRevision(policy_id=PID, summary="Акыркы"), AUTHOR)
-    ledger.handle(cmd.OpenRevision(policy_id="library", summary="Дагы бир"), AUTHOR)
+    run_interleaved_lifecycle(ledger, clock, PID)
 
 
 def _bundle(store, key, pid: str = PID) -> dict:

@@ -1,13 +1,18 @@
 """A realistic lifecycle on the real ledger, shared by read-model and API-level tests."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 from events.application import Context, Ledger
 from events.domain.policy import Actor
 from events.domain import commands as cmd
 from events.domain.rules import ApprovalRule
 from events.domain.canonical import parse_time
+from events.store import EventStore
+from events.store.engine import make_engine
 
-from tests.support import FakeClock
+from tests.support import FakeClock, SequentialIds
 
 AUTHOR = Context(actor=Actor(name="dean", role="author"))
 ADMIN = Context(actor=Actor(name="quality-office", role="admin"), reason="adopted by the academic council in 2019")
@@ -57,3 +62,25 @@ def run_lifecycle(ledger: Ledger, clock: FakeClock, policy_id: str = "oshsu-qual
     ledger.handle(cmd.RejectRevision(policy_id=policy_id, revision_id=rejected), Context(actor=RECTOR.actor, reason="Жобо милдеттүү"))
     return {"mission": mission, "closing": closing, "first_item": first_item, "revision": rid,
             "rejected": rejected, "draft": draft}
+
+
+def run_interleaved_lifecycle(ledger: Ledger, clock: FakeClock, policy_id: str = "oshsu-quality",
+                              library_title: str = "Китепкана") -> dict:
+    """The lifecycle, with another policy's ("library") events before, inside and after its own; return its ids."""
+    clock.set("2019-06-01T09:00:00+00:00")
+    ledger.handle(cmd.CreatePolicy(policy_id="library", title=library_title, language="ky", review_interval_days=365), AUTHOR)
+    ids = run_lifecycle(ledger, clock, policy_id)
+    ledger.handle(cmd.OpenRevision(policy_id="library", summary="Жаңы бөлүм"), AUTHOR)
+    ledger.handle(cmd.OpenRevision(policy_id=policy_id, summary="Акыркы"), AUTHOR)
+    ledger.handle(cmd.OpenRevision(policy_id="library", summary="Дагы бир"), AUTHOR)
+    return ids
+
+
+@contextmanager
+def ledger_on(database_url: str, clock: FakeClock) -> Iterator[Ledger]:
+    """A ledger of its own on a database (sequential ids, the given clock), its engine closed after."""
+    engine = make_engine(database_url)
+    try:
+        yield Ledger(store=EventStore(engine, clock=clock), clock=clock, ids=SequentialIds())
+    finally:
+        engine.dispose()
