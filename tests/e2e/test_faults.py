@@ -1,8 +1,6 @@
 """Faults under a real gunicorn: a worker killed mid-write, and the database going away and coming back."""
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 
@@ -70,9 +68,7 @@ def test_a_worker_killed_mid_write_leaves_no_partial_event(served_database, tmp_
                 while sum(1 for _, status in outcomes if status in (200, 201)) < 4 * (len(killed) + 1):
                     assert time.monotonic() < deadline, f"the load made no progress: {outcomes[-10:]}\n{server.log()}"
                     time.sleep(0.05)
-                victim = server.wait_workers(2)[0]
-                os.kill(victim, signal.SIGKILL)
-                killed.append(victim)
+                killed.append(server.kill_a_worker(other_than=killed))
         finally:
             for thread in threads:
                 thread.join(timeout=LOAD_DEADLINE + 30)

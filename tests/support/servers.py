@@ -46,7 +46,8 @@ def add_user(database_url: str, name: str, *roles: str, cwd: Path) -> str:
 
 
 def children_of(pid: int) -> list[int]:
-    """Return the pids whose parent is `pid` (gunicorn's workers, for its master)."""
+    """Return the live pids whose parent is `pid` (gunicorn's workers, for its master): not those that have
+    exited and wait for the master to reap them."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -55,8 +56,9 @@ def children_of(pid: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue  # gone while we looked
-        # The command name is in parentheses and may hold spaces; the parent pid is the second field after it.
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+        # The command name is in parentheses and may hold spaces; the state and parent pid are the fields after it.
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        if int(parent) == pid and state not in ("Z", "X"):
             found.append(int(entry.name))
     return sorted(found)
 
@@ -121,6 +123,18 @@ class Server:
         """Return the live workers' pids."""
         assert self.process is not None
         return children_of(self.process.pid)
+
+    def kill_a_worker(self, other_than: list[int]) -> int:
+        """SIGKILL a live worker (none of `other_than`) and return its pid; one that exits on its own between the
+        listing and the kill is passed over for another."""
+        while True:
+            candidates = [pid for pid in self.wait_workers(self.workers) if pid not in other_than]
+            assert candidates, f"no live worker left to kill: {self.worker_pids()}"
+            try:
+                os.kill(candidates[0], signal.SIGKILL)
+            except ProcessLookupError:
+                continue  # it had just exited: the master is replacing it
+            return candidates[0]
 
     def wait_workers(self, count: int, within: float = 20.0) -> list[int]:
         """Wait until the master has `count` workers (it replaces dead ones) and return their pids."""
