@@ -124,17 +124,21 @@ class Server:
         assert self.process is not None
         return children_of(self.process.pid)
 
-    def kill_a_worker(self, other_than: list[int]) -> int:
-        """SIGKILL a live worker (none of `other_than`) and return its pid; one that exits on its own between the
-        listing and the kill is passed over for another."""
+    def kill_a_worker(self, other_than: list[int], within: float = 20.0) -> int:
+        """Once the master has all its workers, SIGKILL one (none of `other_than`: a killed one may take a moment
+        to die) and return its pid; one that exits on its own between the listing and the kill is passed over."""
+        deadline = time.monotonic() + within
         while True:
-            candidates = [pid for pid in self.wait_workers(self.workers) if pid not in other_than]
-            assert candidates, f"no live worker left to kill: {self.worker_pids()}"
-            try:
-                os.kill(candidates[0], signal.SIGKILL)
-            except ProcessLookupError:
-                continue  # it had just exited: the master is replacing it
-            return candidates[0]
+            workers = self.worker_pids()
+            candidates = [pid for pid in workers if pid not in other_than]
+            if len(workers) == self.workers and candidates:
+                try:
+                    os.kill(candidates[0], signal.SIGKILL)
+                    return candidates[0]
+                except ProcessLookupError:
+                    pass  # it had just exited: the master is replacing it
+            assert time.monotonic() < deadline, f"no worker to kill among {workers}:\n{self.log()}"
+            time.sleep(0.05)
 
     def wait_workers(self, count: int, within: float = 20.0) -> list[int]:
         """Wait until the master has `count` workers (it replaces dead ones) and return their pids."""
