@@ -101,7 +101,7 @@ class Server:
             try:
                 return requests.get(self.url + path, timeout=5)
             except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.2)
+                time.sleep(0.05)
         raise AssertionError(f"no answer within {within}s:\n{self.log()}")
 
     def wait_ready(self, within: float = READY_WITHIN) -> None:
@@ -116,7 +116,7 @@ class Server:
                     return
             except (requests.ConnectionError, requests.Timeout):
                 pass  # not listening yet, or its workers are still loading the app
-            time.sleep(0.2)
+            time.sleep(0.05)
         raise AssertionError(f"not ready within {within}s:\n{self.log()}")
 
     def worker_pids(self) -> list[int]:
