@@ -116,8 +116,8 @@ class _Keeper:
                         self.changed.notify_all()
                     continue
                 if make:
-                    with self.changed:
-                        self.ready.append(name)
+                    with self.changed:  # made while the session closed: it goes the way of the others
+                        (self.to_drop if self.closing else self.ready).append(name)
                         self.changed.notify_all()
         finally:
             admin.dispose()
