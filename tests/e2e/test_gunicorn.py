@@ -46,11 +46,9 @@ def test_a_policy_lives_its_whole_life_over_http_under_two_workers(served_databa
     workdir = tmp_path / "elsewhere"
     workdir.mkdir()
     cli(served_database, "init", cwd=workdir)
-    users = [("dean", "author"), ("reviewer1", "reviewer"), ("qa-director", "approver"), ("rector", "approver"),
-             ("auditor", "auditor")]
-    with ThreadPoolExecutor(max_workers=len(users)) as pool:  # one `policy-ledger users add` each, at once
-        tokens = dict(zip((name for name, _ in users),
-                          pool.map(lambda user: add_user(served_database, *user, cwd=workdir), users)))
+    tokens = {name: add_user(served_database, name, role, cwd=workdir) for name, role in
+              [("dean", "author"), ("reviewer1", "reviewer"), ("qa-director", "approver"), ("rector", "approver"),
+               ("auditor", "auditor")]}
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_999999.db").write_bytes(b"left by an earlier run")
