@@ -20,8 +20,9 @@ run: $(STAMP)
 	@echo "API: http://127.0.0.1:8000/api/v1/policies  docs: http://127.0.0.1:8000/api/v1/docs"
 	$(BIN)/policy-ledger serve
 
+# The suite on every core (pytest-xdist): each worker runs on databases of its own.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist worksteal $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

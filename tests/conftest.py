@@ -1,7 +1,14 @@
-"""Fixtures: every store and read-model test runs on SQLite and, where it is reachable, on PostgreSQL."""
-from __future__ import annotations
+"""Fixtures every level shares: databases on SQLite and (where it is reachable) PostgreSQL, the store and ledger
+on them, and the Flask app with its users.
 
-import os
+The levels: `unit/` needs none of these; `integration/` uses the store, ledger and app on real databases;
+`api/` talks HTTP to the app through Flask's test client; `e2e/` starts real servers and processes.
+
+Each test gets a database of its own, copied from one the migrations built once (see tests/support/databases.py).
+A module whose tests only read may share one database and app among them: it overrides `database_url`, `app`
+and `tokens` at module scope, and its tests use `nothing_written`, which fails any test that wrote.
+"""
+from __future__ import annotations
 
 import pytest
 from sqlalchemy import Engine
@@ -10,11 +17,10 @@ import projections
 from events.application import Ledger
 from events.store.engine import make_engine
 from events.store import EventStore
-from service.db import full_metadata, upgrade
 
-from .support import FakeClock, SequentialIds, create_postgres_database, drop_postgres_database, postgres_reason
-
-REQUIRE_POSTGRES = os.environ.get("POLICY_LEDGER_REQUIRE_POSTGRES") == "1"
+from tests.support import DATABASES, POSTGRES_ADMIN_URL, FakeClock, SequentialIds, postgres_reason, require_postgres
+from tests.support.apps import add_tokens, running_app
+from tests.support.databases import Databases, row_counts
 
 
 def pytest_report_header(config) -> str:
@@ -24,41 +30,54 @@ def pytest_report_header(config) -> str:
     return f"PostgreSQL: NOT reachable, PostgreSQL tests will be SKIPPED ({reason})"
 
 
+# ---- databases ----------------------------------------------------------------------------------
+
 @pytest.fixture(scope="session")
-def postgres_url():
-    """One scratch PostgreSQL database for the session (skipped, saying why, where there is no server)."""
-    reason = postgres_reason()
-    if reason is not None:
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"POLICY_LEDGER_REQUIRE_POSTGRES=1 but {reason}")
-        pytest.skip(reason)
-    url = create_postgres_database()
-    yield url
-    drop_postgres_database(url)
+def postgres() -> str:
+    """PostgreSQL's admin URL, for tests that make databases of their own (skipped, saying why, without a server)."""
+    require_postgres()
+    return POSTGRES_ADMIN_URL
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path) -> str:
-    """A fresh, empty database URL: a SQLite file, or a reset PostgreSQL database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
-    url = request.getfixturevalue("postgres_url")
-    engine = make_engine(url)
-    full_metadata().drop_all(engine)  # every table the migrations make, whichever modules this test imported
-    with engine.begin() as connection:  # so the next upgrade starts from an empty database again
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    engine.dispose()
-    return url
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory) -> Databases:
+    """This test process's migrated templates, and the copies of them it hands out."""
+    databases = Databases(tmp_path_factory.mktemp("databases"))
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request, databases, tmp_path) -> str:
+    """A new database at the newest schema: a SQLite file, or a PostgreSQL database dropped after the test."""
+    with databases.lend(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(params=DATABASES)
+def empty_database_url(request, databases, tmp_path) -> str:
+    """A new, empty database (no schema at all), for tests of the migrations."""
+    with databases.lend(request.param, tmp_path, migrated=False) as url:
+        yield url
+
+
+@pytest.fixture
+def nothing_written(database_url):
+    """Fail the test if it changed its database: for modules whose tests share one (and promise only to read)."""
+    before = row_counts(database_url)
+    yield
+    assert row_counts(database_url) == before, "a test of a read-only module wrote to the database it shares"
 
 
 @pytest.fixture
 def engine(database_url) -> Engine:
     projections.register()
     engine = make_engine(database_url)
-    upgrade(engine)  # the same Alembic migrations production runs
     yield engine
     engine.dispose()
 
+
+# ---- the write side on them ---------------------------------------------------------------------
 
 @pytest.fixture
 def clock() -> FakeClock:
@@ -75,28 +94,19 @@ def ledger(store, clock) -> Ledger:
     return Ledger(store=store, clock=clock, ids=SequentialIds())
 
 
-ROLE_USERS = {
-    "author": ("dean", ["author"]),
-    "author2": ("head-of-department", ["author"]),
-    "reviewer": ("reviewer1", ["reviewer"]),
-    "reviewer2": ("reviewer2", ["reviewer"]),
-    "approver": ("qa-director", ["approver"]),
-    "approver2": ("rector", ["approver"]),
-    "auditor": ("auditor", ["auditor"]),
-    "admin": ("quality-office", ["admin"]),
-}
+# ---- the app ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def app_config() -> dict:
+    """Settings a module adds to the app's test configuration (override it: e.g. the ledger's clock)."""
+    return {}
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
-    """The Flask app on a fresh database with its schema in place."""
-    from service import create_app
-    from service.bootstrap import services
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url})
-    with app.app_context():
-        upgrade(services().engine)
-    yield app
-    app.extensions["policy_ledger"].engine.dispose()
+def app(database_url, app_config):
+    """The Flask app on the test's database."""
+    with running_app(database_url, **app_config) as app:
+        yield app
 
 
 @pytest.fixture
@@ -112,11 +122,4 @@ def runner(app):
 @pytest.fixture
 def tokens(app) -> dict[str, str]:
     """A bearer token per role name in ROLE_USERS (users: dean, reviewer1, qa-director, rector, …)."""
-    from service.accounts import add_user
-    engine = app.extensions["policy_ledger"].engine
-    return {key: add_user(engine, name, roles) for key, (name, roles) in ROLE_USERS.items()}
-
-
-def bearer(token: str) -> dict[str, str]:
-    """Return the Authorization header for a token."""
-    return {"Authorization": f"Bearer {token}"}
+    return add_tokens(app)
