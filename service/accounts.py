@@ -35,6 +35,7 @@ from sqlalchemy import (
 from events.domain.canonical import format_time, parse_time, utcnow
 from events.domain.errors import AlreadyExists, Forbidden, InvalidInput, NotFound
 from events.domain.rules import ROLES
+from events.store.engine import write_transaction
 from events.store.tables import metadata
 
 LANGUAGES = ("ky", "ru", "en")
@@ -144,7 +145,7 @@ def add_user(engine: Engine, name: str, roles: list[str], *, full_name: str | No
         "password_hash": _checked_password(password) if password is not None else None, "failed_attempts": 0,
     }
     token = secrets.token_urlsafe(32)
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         if connection.execute(select(users.c.name).where(users.c.name == name)).first():
             raise AlreadyExists(f"user {name!r} already exists", field="name")
         connection.execute(insert(users).values(**row))
@@ -161,7 +162,7 @@ def _require_user(connection: Connection, name: str) -> None:
 def add_token(engine: Engine, name: str) -> str:
     """Issue another token for an existing user and return it (the only time it is shown)."""
     token = secrets.token_urlsafe(32)
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         _require_user(connection, name)
         connection.execute(insert(api_tokens).values(token_hash=hash_token(token), user_name=name,
                                                      created_at=format_time(utcnow())))
@@ -170,7 +171,7 @@ def add_token(engine: Engine, name: str) -> str:
 
 def revoke_tokens(engine: Engine, name: str) -> int:
     """Delete every token of a user, so none of them authenticates any more; return how many."""
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         _require_user(connection, name)
         return connection.execute(delete(api_tokens).where(api_tokens.c.user_name == name)).rowcount
 
@@ -178,7 +179,7 @@ def revoke_tokens(engine: Engine, name: str) -> int:
 def set_password(engine: Engine, name: str, password: str) -> None:
     """Give a user a (new) password for the pages; the count of failed sign-ins starts again."""
     hashed = _checked_password(password)
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         _require_user(connection, name)
         connection.execute(update(users).where(users.c.name == name).values(
             password_hash=hashed, failed_attempts=0, last_failed_at=None))
@@ -236,7 +237,7 @@ def check_password(engine: Engine, name: str, password: str, now: datetime | Non
     answered like a wrong password, after the same work, so a sign-in page tells no one who has an account.
     """
     now = now or utcnow()
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         row = connection.execute(select(users).where(users.c.name == name)).first()
         if row is None or row.password_hash is None:
             _same_work_as_a_check(password)

@@ -192,7 +192,12 @@ class Problem(Schema):
     detail = fields.String()
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
                          metadata={"description": "messages per field, dotted for nested fields"})
+    code = fields.String(metadata={"description": "the refusal in one word, for programs (`stale_version`, …)"})
     conflicts = fields.List(fields.String(), metadata={"description": "409: sections changed since the base"})
+    expected_version = fields.Integer(metadata={"description": "409/412: the stream version the request expected"})
+    actual_version = fields.Integer(metadata={"description": "409/412: the stream version it found"})
+    scheduled = fields.Dict(metadata={"description": "404 nothing in force: the version that takes effect later"})
+    retry_after = fields.Integer(metadata={"description": "429: seconds to wait before trying again"})
 
 
 class Page(Schema):
