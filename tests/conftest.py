@@ -15,9 +15,8 @@ from sqlalchemy import Engine
 
 import projections
 from events.application import Ledger
-from events.store.engine import make_engine
 from events.store import EventStore
-
+from events.store.engine import make_engine
 from tests.support import DATABASES, POSTGRES_ADMIN_URL, FakeClock, SequentialIds, postgres_reason, require_postgres
 from tests.support.apps import add_tokens, running_app
 from tests.support.databases import Databases, row_counts

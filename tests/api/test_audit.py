@@ -5,9 +5,8 @@ import csv
 import io
 
 from events.application import Context
-from events.domain.policy import Actor
 from events.domain import commands as cmd
-
+from events.domain.policy import Actor
 from tests.support import bearer
 from tests.support.lifecycle import run_lifecycle
 

@@ -14,7 +14,6 @@ import pytest
 from events.application import Context
 from events.domain import commands as cmd
 from events.domain.canonical import parse_time
-
 from tests.support import DATABASES, FakeClock, bearer
 from tests.support.apps import add_tokens, running_app
 from tests.support.lifecycle import ADMIN, ledger_on, run_lifecycle

@@ -121,7 +121,7 @@ WRITES = {
                                                "duty": "жооптуу"}), {"admin": 201}),
     "periodic review": (_on_policy("periodic-reviews", {"outcome": "no_change", "notes": "Баары туура"}),
                         {"approver": 201, "approver2": 201}),
-    "acknowledge": (_on_policy("acknowledgements", {"version": 1}), {key: 201 for key in ROLE_USERS}),
+    "acknowledge": (_on_policy("acknowledgements", {"version": 1}), dict.fromkeys(ROLE_USERS, 201)),
 }
 
 

@@ -9,11 +9,10 @@ import threading
 import pytest
 
 from events.application import Context
+from events.domain import commands as cmd
 from events.domain.policy import Actor
 from events.domain.streams import stream_for
-from events.domain import commands as cmd
 from service.evidence.checkpoints import generate_key_file, load_key, load_public_key, verify_checkpoint
-
 from tests.support import bearer
 from tests.support.lifecycle import run_interleaved_lifecycle
 

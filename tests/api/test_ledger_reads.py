@@ -14,7 +14,6 @@ from sqlalchemy import select
 from events.domain.streams import stream_for
 from projections.documents import policy_versions
 from service.evidence.checkpoints import generate_key_file
-
 from tests.support import DATABASES, FakeClock, bearer
 from tests.support.apps import add_tokens, running_app
 from tests.support.lifecycle import ledger_on, run_interleaved_lifecycle

@@ -11,21 +11,20 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import delete, func, select
 
 from events.application import Ledger
-from events.store.tables import events
 from events.domain import commands as cmd
 from events.domain.rules import ApprovalRule
-from events.store.signals import appended
 from events.store import EventStore
+from events.store.signals import appended
+from events.store.tables import events
 from projections.catalog import policies
 from projections.rebuild import rebuild
-from service.ops import observability
 from service.bootstrap import services
-from service.http.writes import context
 from service.http.security import require
-
-from tests.support import bearer
+from service.http.writes import context
+from service.ops import observability
+from tests.support import FakeClock, SequentialIds, bearer
 from tests.support.lifecycle import AUTHOR, run_lifecycle
-from tests.support import FakeClock, SequentialIds
+
 
 def new_policy(policy_id: str) -> cmd.CreatePolicy:
     """A one-paragraph policy that one approver's signature publishes."""

@@ -7,10 +7,25 @@ import pytest
 
 from events.domain.document import Document
 from service.content.textformat import parse_policy_text
-
 from tests.support import SEED_POLICY
-from tests.support.api import (API, PID, PROVISION_5, PROVISION_5_NEW, RULE, approve, build_three_versions, create,
-                               find, get, ok, post, publish, revise, seed_sections, strip_ids)
+from tests.support.api import (
+    API,
+    PID,
+    PROVISION_5,
+    PROVISION_5_NEW,
+    RULE,
+    approve,
+    build_three_versions,
+    create,
+    find,
+    get,
+    ok,
+    post,
+    publish,
+    revise,
+    seed_sections,
+    strip_ids,
+)
 
 
 @pytest.fixture

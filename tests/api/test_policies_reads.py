@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import text
 
 from projections import documents as versions
-
 from tests.support import DATABASES, FakeClock
 from tests.support.api import API, PID, PROVISION_5_NEW, build_three_versions, get, ok
 from tests.support.apps import add_tokens, running_app

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from events.application import Ledger
-from events.store import EventStore
 from events.domain import commands as cmd
-
+from events.store import EventStore
 from tests.support import FakeClock, bearer
 from tests.support.lifecycle import run_lifecycle
 

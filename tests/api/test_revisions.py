@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from events.domain.document import Document
-
 from tests.support.api import PID, approve, get, ok, post, publish, revise
 
 

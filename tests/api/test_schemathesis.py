@@ -8,9 +8,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from events.application import Ledger
-
-from tests.support.lifecycle import run_lifecycle
 from tests.support import FakeClock
+from tests.support.lifecycle import run_lifecycle
 
 
 @pytest.fixture

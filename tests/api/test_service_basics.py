@@ -21,6 +21,7 @@ def test_an_unknown_path_is_a_problem_document(client):
 
 def test_tokens_are_stored_only_as_hashes(app, tokens):
     from sqlalchemy import select
+
     from service.accounts import api_tokens
     with app.extensions["policy_ledger"].engine.connect() as connection:
         stored = connection.execute(select(api_tokens.c.token_hash)).scalars().all()

@@ -29,7 +29,7 @@ def test_a_tiny_run_reports_every_figure_with_its_bar_and_the_settings_it_ran_wi
         assert expected in groups
     for figure in results["figures"]:
         assert set(figure) >= {"group", "name", "unit", "ours", "baseline", "ratio", "bar", "result", "passed"}
-        assert figure["unavailable"] or figure["ours"] is not None and figure["ours"] > 0
+        assert figure["unavailable"] or (figure["ours"] is not None and figure["ours"] > 0)
         if figure["bar"] != "reported" and not figure["unavailable"]:
             assert figure["result"].startswith(("pass", "MISS"))
             assert isinstance(figure["passed"], bool)

@@ -19,9 +19,8 @@ import requests
 import sqlalchemy
 
 from service.config import SETTINGS
-
-from tests.support.servers import COMMAND, Server, add_user, cli, free_port
 from tests.support import REPO, SEED_POLICY, create_postgres_database, drop_postgres_database
+from tests.support.servers import COMMAND, Server, add_user, cli, free_port
 
 DEPLOY = REPO / "deploy"
 GUNICORN_CONF = DEPLOY / "gunicorn.conf.py"
@@ -115,7 +114,7 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     from cryptography.x509.oid import NameOID
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(days=1))
@@ -298,9 +297,8 @@ def test_a_sqlite_backup_made_as_the_guide_says_restores_and_verifies(tmp_path):
     cli(restored, "init", cwd=tmp_path)
     assert verified_count(restored, tmp_path) == position
     assert checkpoint_of(restored, tmp_path) == (position, head_hash)
-    with sqlite3.connect(copy) as connection:
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            connection.execute("DELETE FROM events WHERE position = 1")
+    with sqlite3.connect(copy) as connection, pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        connection.execute("DELETE FROM events WHERE position = 1")
 
 
 @pytest.mark.slow
@@ -324,9 +322,8 @@ def test_a_postgresql_backup_made_as_the_guide_says_restores_and_verifies(postgr
         assert verified_count(restored, tmp_path) == position
         assert checkpoint_of(restored, tmp_path) == (position, head_hash)
         engine = sqlalchemy.create_engine(restored)
-        with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"):
-            with engine.begin() as connection:
-                connection.exec_driver_sql("TRUNCATE events")
+        with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.exec_driver_sql("TRUNCATE events")
         engine.dispose()
     finally:
         drop_postgres_database(live)

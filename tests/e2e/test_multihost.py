@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from tests.support import create_postgres_database, drop_postgres_database
 from tests.support.consistency import CHANGES, SECTIONS, WHOLE_APPENDS, check_log_is_whole
 from tests.support.servers import Server, add_user, cli
-from tests.support import create_postgres_database, drop_postgres_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from events.domain import commands as cmd
-from events.domain.rules import ApprovalRule
 from events.domain.canonical import parse_time
+from events.domain.rules import ApprovalRule
+from service.content.textformat import parse_policy_text
 from service.evidence import bundle as evidence
 from service.evidence.checkpoints import SigningKey, generate_key_file
-from service.content.textformat import parse_policy_text
-
 from tests.support import SEED_POLICY, bearer
 from tests.support.lifecycle import ADMIN, AUTHOR, QA, RECTOR, run_lifecycle
-from tests.support.verifier import VERIFIER, key_pair as new_key_pair, projected_hashes, run_verifier
+from tests.support.verifier import VERIFIER, projected_hashes, run_verifier
+from tests.support.verifier import key_pair as new_key_pair
 
 PID = "oshsu-quality"
 

@@ -10,18 +10,18 @@ import copy
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 from events.domain.canonical import canonical_json, chain_hash, sha256_hex
 from service.evidence import bundle as evidence
 from service.evidence.checkpoints import SigningKey, generate_key_file
-
 from tests.support import DATABASES, FakeClock
 from tests.support.lifecycle import ledger_on, run_interleaved_lifecycle
-from tests.support.verifier import VERIFIER, key_pair as new_key_pair, projected_hashes, run_verifier
+from tests.support.verifier import VERIFIER, projected_hashes, run_verifier
+from tests.support.verifier import key_pair as new_key_pair
 
 PID = "oshsu-quality"
 

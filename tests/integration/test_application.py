@@ -4,12 +4,11 @@ from __future__ import annotations
 import pytest
 
 from events.application import Context, Ledger
+from events.domain import commands as cmd
 from events.domain.errors import ConcurrencyError, IdempotencyMismatch
 from events.domain.policy import Actor
-from events.domain import commands as cmd
-
-from tests.support.lifecycle import AUTHOR, REVIEWER, run_lifecycle
 from tests.support import SequentialIds
+from tests.support.lifecycle import AUTHOR, REVIEWER, run_lifecycle
 
 
 def test_a_cached_fold_catches_up_with_events_another_ledger_appended(ledger, clock, store):

@@ -12,13 +12,18 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from sqlalchemy import func, select
 
 from events.application import Context
+from events.domain import commands as cmd
 from events.domain.errors import WrongState
 from events.domain.policy import Actor
-from events.domain import commands as cmd
 from service.evidence import checkpoints
-from service.evidence.checkpoints import (KeyFileError, generate_key_file, load_key, load_public_key, sign_head,
-                                 verify_checkpoint)
-
+from service.evidence.checkpoints import (
+    KeyFileError,
+    generate_key_file,
+    load_key,
+    load_public_key,
+    sign_head,
+    verify_checkpoint,
+)
 from tests.support import bearer
 from tests.support.lifecycle import run_lifecycle
 
@@ -75,6 +80,7 @@ def test_a_key_file_that_is_not_an_ed25519_private_key_is_refused_in_one_line(tm
 
 def test_the_key_id_is_the_sha256_of_the_raw_public_key(key):
     import hashlib
+
     from cryptography.hazmat.primitives.serialization import PublicFormat
     raw = key.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     assert key.key_id == hashlib.sha256(raw).hexdigest()

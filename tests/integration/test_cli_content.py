@@ -9,17 +9,16 @@ import pytest
 from sqlalchemy import select
 
 from events.application import Context
+from events.domain import commands as cmd
 from events.domain.canonical import parse_time
 from events.domain.policy import Actor
-from events.domain import commands as cmd
-from projections.audit import audit_trail
-from projections.revisions import revisions
 from projections import documents as versions
+from projections.audit import audit_trail
 from projections.documents import policy_versions
+from projections.revisions import revisions
 from service.bootstrap import bootstrap
 from service.content.importing import ImportRequest, import_policy, parse_policy_file
 from service.content.textformat import parse_policy_text
-
 from tests.support import SEED_POLICY, FakeClock
 
 SEED_TITLE = "Ош мамлекеттик университетинин билим берүүнүн сапаты областындагы саясаты"
@@ -343,4 +342,4 @@ def test_a_policy_with_only_a_draft_has_nothing_to_export(runner, app):
 def test_every_command_explains_itself(runner, app, command):
     result = invoke(runner, command, "--help")
     assert result.exit_code == 0
-    assert result.stdout.startswith(f"Usage: ") and "--help" in result.stdout
+    assert result.stdout.startswith("Usage: ") and "--help" in result.stdout

@@ -7,10 +7,10 @@ import time
 import pytest
 
 from events.domain import types as ev
-from events.store.engine import make_engine
 from events.domain.errors import ConcurrencyError
-from events.store import EventStore
 from events.domain.types import Meta
+from events.store import EventStore
+from events.store.engine import make_engine
 
 WRITERS, EACH = 4, 15
 

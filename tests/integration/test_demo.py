@@ -16,7 +16,6 @@ from projections.rebuild import rebuild, snapshot
 from service import accounts as auth
 from service.content import demo
 from service.content.demo import HistoricalClock, load_demo
-
 from tests.support import bearer
 
 DEMO_USERS = {"dean", "head-of-department", "teacher", "reviewer1", "reviewer2", "qa-director", "rector",

@@ -12,15 +12,14 @@ from sqlalchemy import select
 
 from events.domain.errors import WrongState
 from events.store import EventStore
+from projections import documents as versions_model
 from projections.audit import acknowledgements, periodic_reviews, responsibilities
+from projections.documents import policy_versions
 from projections.revisions import revision_approvals, revision_changes, revision_reviews, revision_transitions
 from projections.revisions import revisions as revisions_table
-from projections import documents as versions_model
-from projections.documents import policy_versions
 from service import accounts as auth
 from service.content import demo
 from service.content.demo import load_demo
-
 from tests.support import DATABASES
 from tests.support.apps import running_app
 

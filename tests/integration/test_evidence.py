@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from events.domain import commands as cmd
 from events.domain.canonical import canonical_json, chain_hash, event_body, sha256_hex
 from events.domain.streams import stream_for
-from events.domain import commands as cmd
 from projections.documents import policy_versions
-from service.evidence import bundle as evidence, checkpoints
+from service.evidence import bundle as evidence
+from service.evidence import checkpoints
 from service.evidence.checkpoints import generate_key_file, load_key
-
 from tests.support import REPO
 from tests.support.lifecycle import AUTHOR, run_interleaved_lifecycle
 

@@ -12,20 +12,18 @@ from sqlalchemy import MetaData, Table, insert, inspect, select
 from sqlalchemy.exc import DBAPIError
 
 from events.application import Ledger
-from events.domain.canonical import canonical_json
+from events.domain import commands as cmd
+from events.domain.canonical import canonical_json, parse_time
+from events.store import EventStore
 from events.store.engine import make_engine, write_transaction
 from events.store.tables import create_all, events, metadata
-from events.store import EventStore
-from events.domain import commands as cmd
-from events.domain.canonical import parse_time
-from projections.rebuild import rebuild, snapshot
-from projections import register, tables
 from projections import documents as versions
+from projections import register, tables
 from projections.documents import version_drafts
+from projections.rebuild import rebuild, snapshot
 from service import db as schema
-
-from tests.support.lifecycle import AUTHOR, QA, RECTOR, run_lifecycle
 from tests.support import FakeClock, SequentialIds
+from tests.support.lifecycle import AUTHOR, QA, RECTOR, run_lifecycle
 
 
 def _history(store: EventStore) -> list[tuple]:
@@ -71,13 +69,11 @@ def test_upgrading_again_changes_nothing_and_keeps_the_log(engine):
 def test_the_migrated_log_refuses_update_and_delete(engine):
     _fill(engine)
     for statement in ("UPDATE events SET type = 'Forged' WHERE position = 1", "DELETE FROM events WHERE position = 1"):
-        with pytest.raises(DBAPIError, match="append-only"):
-            with engine.begin() as connection:
-                connection.exec_driver_sql(statement)
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.exec_driver_sql(statement)
     if engine.dialect.name == "postgresql":
-        with pytest.raises(DBAPIError, match="append-only"):
-            with engine.begin() as connection:
-                connection.exec_driver_sql("TRUNCATE events")
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.exec_driver_sql("TRUNCATE events")
     with engine.connect() as connection:
         assert connection.execute(select(events.c.type).where(events.c.position == 1)).scalar_one() == "PolicyCreated"
 

@@ -7,14 +7,12 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
 
-from events.store.prepared import Prepared
-
-from events.domain.types import RevisionOpened
 from events.domain import commands as cmd
+from events.domain.types import RevisionOpened
+from events.store.prepared import Prepared
 from projections import audit, catalog, revisions
 from projections import documents as versions
 from projections.rebuild import rebuild, snapshot
-
 from tests.support.lifecycle import AUTHOR, run_lifecycle
 
 

@@ -7,11 +7,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events.application import Context
+from events.domain import commands as cmd
+from events.domain.canonical import parse_time
 from events.domain.errors import DomainError
 from events.domain.policy import Actor
-from events.domain import commands as cmd
 from events.domain.rules import ApprovalRule
-from events.domain.canonical import parse_time
 from projections.rebuild import rebuild, snapshot
 
 PEOPLE = {

@@ -104,13 +104,11 @@ def test_verify_walks_a_good_chain(store):
 def test_the_database_refuses_update_and_delete_on_events_whoever_asks(store, engine):
     store.append("policy-a", 0, [opened(1)], META)
     for statement in ("UPDATE events SET data = '{}' WHERE position = 1", "DELETE FROM events WHERE position = 1"):
-        with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
-            with engine.begin() as connection:
-                connection.execute(text(statement))
+        with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"), engine.begin() as connection:
+            connection.execute(text(statement))
     if engine.dialect.name == "postgresql":
-        with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
-            with engine.begin() as connection:
-                connection.execute(text("TRUNCATE events CASCADE"))
+        with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"), engine.begin() as connection:
+            connection.execute(text("TRUNCATE events CASCADE"))
     assert store.verify().ok
 
 

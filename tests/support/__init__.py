@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,7 @@ class FakeClock:
         return self.now
 
     def set(self, moment: str) -> None:
-        self.now = datetime.fromisoformat(moment).astimezone(timezone.utc)
+        self.now = datetime.fromisoformat(moment).astimezone(UTC)
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 from service.content.textformat import parse_policy_text
-
 from tests.support import SEED_POLICY, bearer
 
 API = "/api/v1/policies"

@@ -1,8 +1,9 @@
 """The Flask app for tests: built on a database by the real factory, with a user and token per role."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from flask import Flask
 

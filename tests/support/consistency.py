@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import select
 
+from events.store import EventStore
 from events.store.engine import make_engine
 from events.store.tables import events
-from events.store import EventStore
 from projections.rebuild import rebuild, snapshot
 
 # The policies the load tests write, the changes they make, and the only appends those writes can leave.

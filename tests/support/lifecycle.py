@@ -1,17 +1,16 @@
 """A realistic lifecycle on the real ledger, shared by read-model and API-level tests."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from events.application import Context, Ledger
-from events.domain.policy import Actor
 from events.domain import commands as cmd
-from events.domain.rules import ApprovalRule
 from events.domain.canonical import parse_time
+from events.domain.policy import Actor
+from events.domain.rules import ApprovalRule
 from events.store import EventStore
 from events.store.engine import make_engine
-
 from tests.support import FakeClock, SequentialIds
 
 AUTHOR = Context(actor=Actor(name="dean", role="author"))

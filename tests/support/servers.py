@@ -73,7 +73,7 @@ class Server:
         self.log_path = workdir / f"gunicorn-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         try:
             self.start()
         except BaseException:

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from projections.documents import policy_versions
 from service.evidence.checkpoints import SigningKey, generate_key_file, load_key
-
 from tests.support import REPO
 
 VERIFIER = REPO / "service" / "evidence" / "verify_bundle.py"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timezone
+from datetime import UTC
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,7 +15,7 @@ TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40
 
 @given(st.datetimes(timezones=st.timezones()))
 def test_a_time_is_written_exactly_as_the_documented_format_gives_it(moment):
-    assert format_time(moment) == moment.astimezone(timezone.utc).strftime(TIME_FORMAT)
+    assert format_time(moment) == moment.astimezone(UTC).strftime(TIME_FORMAT)
 
 
 @given(position=st.integers(1, 2**62), stream=TEXT, version=st.integers(1, 2**31 - 1), type=TEXT,

@@ -1,20 +1,28 @@
 """The policy's rules, as pure functions of its events: events in, command, events out (or a refusal)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from events.domain import commands as cmd
 from events.domain import types as ev
-from events.domain.errors import (AlreadyExists, ApprovalRuleNotMet, EventOrderError, Forbidden, InvalidInput, NotFound,
-                           RevisionConflict, SeparationOfDuties, WrongState)
+from events.domain.errors import (
+    AlreadyExists,
+    ApprovalRuleNotMet,
+    EventOrderError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RevisionConflict,
+    SeparationOfDuties,
+    WrongState,
+)
 from events.domain.policy import Actor, Policy
 from events.domain.rules import ApprovalRule
-
 from tests.support import SequentialIds
 
-NOW = datetime(2024, 6, 1, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
 AUTHOR = Actor(name="dean", role="author")
 OTHER_AUTHOR = Actor(name="head", role="author")
 REVIEWER = Actor(name="reviewer1", role="reviewer")
@@ -57,7 +65,7 @@ def new_policy(approvals: int = 2) -> tuple[Policy, SequentialIds, str]:
 def published_policy() -> tuple[Policy, SequentialIds]:
     policy, ids, draft = new_policy()
     policy.adopt(cmd.AdoptRevision(policy_id=PID, revision_id=draft,
-                                   effective_from=datetime(2019, 9, 1, tzinfo=timezone.utc)),
+                                   effective_from=datetime(2019, 9, 1, tzinfo=UTC)),
                  reason="approved by the senate", now=NOW)
     return policy, ids
 
@@ -319,7 +327,7 @@ def test_a_full_approval_publishes_the_next_version():
     policy, ids = published_policy()
     rid = approved_revision(policy, ids)
     assert policy.revision(rid).status == "approved"
-    version = publish(policy, rid, RECTOR, datetime(2024, 9, 1, tzinfo=timezone.utc))
+    version = publish(policy, rid, RECTOR, datetime(2024, 9, 1, tzinfo=UTC))
     assert version == 2
     published = policy.pending[-1]
     assert isinstance(published, ev.RevisionPublished)
@@ -357,7 +365,7 @@ def test_a_request_for_changes_needs_a_comment():
 def test_a_past_effective_date_needs_a_reason_and_is_marked_backdated():
     policy, ids = published_policy()
     rid = approved_revision(policy, ids)
-    past = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    past = datetime(2024, 1, 1, tzinfo=UTC)
     with pytest.raises(InvalidInput) as refused:
         publish(policy, rid, RECTOR, past)
     assert refused.value.field == "reason"
@@ -369,7 +377,7 @@ def test_an_effective_date_before_the_previous_versions_is_refused():
     policy, ids = published_policy()
     rid = approved_revision(policy, ids)
     with pytest.raises(WrongState) as refused:
-        publish(policy, rid, RECTOR, datetime(2018, 1, 1, tzinfo=timezone.utc), reason="old")
+        publish(policy, rid, RECTOR, datetime(2018, 1, 1, tzinfo=UTC), reason="old")
     assert refused.value.field == "effective_from"
 
 

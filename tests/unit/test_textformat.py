@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import string
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.content.textformat import ParsedPolicy, parse_policy_text, render_md, render_txt
-
 from tests.support import SEED_POLICY
 
 KYRGYZ_LETTERS = "үөңҮӨҢ"
