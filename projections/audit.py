@@ -252,3 +252,10 @@ def periodic_review(connection: Connection, policy_id: str, review_id: str) -> d
     row = connection.execute(select(p).where(p.c.policy_id == policy_id, p.c.review_id == review_id)
                              ).mappings().first()
     return dict(row) if row else None
+
+
+def periodic_reviews_of(connection: Connection, policy_id: str) -> list[dict[str, Any]]:
+    """Return every periodic review of a policy, newest first."""
+    p = periodic_reviews
+    query = select(p).where(p.c.policy_id == policy_id).order_by(p.c.position.desc())
+    return [dict(row) for row in connection.execute(query).mappings()]

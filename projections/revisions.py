@@ -210,6 +210,13 @@ def page(connection: Connection, policy_id: str, status: str | None, after: int 
     return [_row(r) for r in connection.execute(query).mappings()]
 
 
+def open_revisions(connection: Connection) -> list[dict[str, Any]]:
+    """Return every revision not yet final (draft, in review, approved), across policies, oldest change first."""
+    query = (select(revisions).where(revisions.c.status.in_(("draft", "in_review", "approved")))
+             .order_by(revisions.c.updated_at))
+    return [_row(r) for r in connection.execute(query).mappings()]
+
+
 def history(connection: Connection, policy_id: str, after: int | None, limit: int) -> list[dict[str, Any]]:
     """Return up to `limit` revisions in opening order, each with every change of state it went through."""
     items = page(connection, policy_id, None, after, limit)

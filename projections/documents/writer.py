@@ -84,7 +84,8 @@ class _Preview:
 # Previews this process changed last, by revision: as the batch that changed them left them. Kept
 # between appends so a change to a long draft costs what it changes; trusted only while the stored row
 # stands at the same position (another process, or a rolled-back append, would have moved it elsewhere).
-_PREVIEWS: OrderedDict[str, _Kept] = OrderedDict()
+# Keyed by database as well: a process may write to more than one (tests, copies of one database).
+_PREVIEWS: OrderedDict[tuple[str, str], _Kept] = OrderedDict()
 _PREVIEWS_LOCK = threading.Lock()
 
 
@@ -93,6 +94,7 @@ class _Batch:
 
     def __init__(self, connection: Connection, memo: dict[str, Any], replaying: bool) -> None:
         self.connection = connection
+        self.database = str(connection.engine.url)
         self.replaying = replaying
         # policy id: (newest version, its document, the version of each of its sections' state)
         self.documents: OrderedDict[str, tuple[int, Document, dict[str, int]]] = memo.setdefault(
@@ -182,7 +184,7 @@ class _Batch:
                 return None
             if not self.replaying:
                 with _PREVIEWS_LOCK:
-                    kept = _PREVIEWS.pop(revision_id, None)
+                    kept = _PREVIEWS.pop((self.database, revision_id), None)
                 if kept is not None and kept.position != row[4]:
                     kept = None  # another process, or an append rolled back, moved it on since
             if kept is None:
@@ -248,8 +250,8 @@ class _Batch:
                 self.carried[revision_id] = kept
             else:
                 with _PREVIEWS_LOCK:
-                    _PREVIEWS[revision_id] = kept
-                    _PREVIEWS.move_to_end(revision_id)
+                    _PREVIEWS[(self.database, revision_id)] = kept
+                    _PREVIEWS.move_to_end((self.database, revision_id))
                     while len(_PREVIEWS) > MEMO_PREVIEWS:
                         _PREVIEWS.popitem(last=False)
         for revision_id in self.closed:

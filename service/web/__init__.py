@@ -20,9 +20,9 @@ from werkzeug.exceptions import HTTPException
 
 from service.http import problems
 
-from . import audit, i18n, people, reading
+from . import audit, i18n, people, reading, workspace
 
-PAGES = (people.people, reading.reading, audit.console)
+PAGES = (people.people, reading.reading, audit.console, workspace.workspace)
 
 TRANSLATIONS = Path(__file__).with_name("translations")
 csrf = CSRFProtect()

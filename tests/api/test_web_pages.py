@@ -9,9 +9,9 @@ import pytest
 from projections import documents
 from service.bootstrap import services
 from service.content import demo
-
 from tests.support import DATABASES
 from tests.support.apps import running_app
+from tests.support.pages import csrf_token, sign_in
 
 PID = demo.POLICY_ID
 HTML = {"Accept": "text/html"}
@@ -37,18 +37,6 @@ def loaded(site):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def csrf_token(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "the form carries a CSRF token"
-    return found.group(1)
-
-
-def sign_in(client, name: str, password: str, next_page: str = "/") -> object:
-    form = client.get("/sign-in?lang=en").get_data(as_text=True)
-    return client.post("/sign-in", data={"username": name, "password": password, "next": next_page,
-                                         "csrf_token": csrf_token(form)})
 
 
 def versions(app) -> list[dict]:

@@ -7,49 +7,18 @@ accessibility: no serious or critical violation. Screenshots go to $POLICY_LEDGE
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from service.content import demo
-
+from tests.support.browser import axe, shoot
 from tests.support.servers import Server, cli
 
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = Path(__file__).with_name("vendor") / "axe-core" / "axe.min.js"
-REQUIRE_BROWSER = os.environ.get("POLICY_LEDGER_REQUIRE_BROWSER") == "1"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 PID = demo.POLICY_ID
 
 pytestmark = pytest.mark.slow
-
-
-def _why_no_browser() -> str | None:
-    if not CHROMIUM.exists():
-        return f"no browser at {CHROMIUM} (apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed"
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    reason = _why_no_browser()
-    if reason is not None:
-        if REQUIRE_BROWSER:
-            pytest.fail(f"POLICY_LEDGER_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -75,28 +44,6 @@ def page(browser, site) -> Iterator[object]:
     opened.csp_violations = violations
     yield opened
     context.close()
-
-
-def axe(browser, url: str, cookies: list[dict] | None = None) -> list[dict]:
-    """Return axe-core's serious and critical violations on a page (in a context that lets axe's script in)."""
-    context = browser.new_context(bypass_csp=True, locale="en-GB")
-    if cookies:
-        context.add_cookies(cookies)
-    try:
-        checked = context.new_page()
-        checked.goto(url)
-        checked.add_script_tag(path=str(AXE))
-        found = checked.evaluate("async () => (await axe.run(document)).violations")
-    finally:
-        context.close()
-    return [v for v in found if v["impact"] in ("serious", "critical")]
-
-
-def shoot(page, name: str) -> None:
-    target = os.environ.get("POLICY_LEDGER_SCREENSHOTS")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(target) / f"{name}.png"), full_page=False)
 
 
 def test_a_visitor_reads_a_provision_goes_back_to_2020_and_compares_two_versions(page, site):
@@ -150,7 +97,7 @@ def test_an_auditor_signs_in_verifies_the_chain_and_downloads_the_trail(page, si
     waiting.value.save_as(saved)
     text = saved.read_text(encoding="utf-8-sig")
     assert text.startswith("position,") and "Иш берүүчүлөрдү да атаңыз" in text
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Log out").click()
     page.goto(server.url + "/audit")
     assert "/sign-in" in page.url
     assert page.csp_violations == []

@@ -16,9 +16,9 @@ import secrets
 import shutil
 import threading
 from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import sqlalchemy
 from sqlalchemy import func, select
@@ -160,6 +160,27 @@ class Databases:
             yield _url(name)
         finally:
             keeper.let_go(name)
+
+    @contextmanager
+    def copy_of(self, source_url: str, directory: Path) -> Iterator[str]:
+        """Give the URL of a new copy of a database a test module built (the demo, say), for a `with` block.
+
+        Nothing may hold the source open: on PostgreSQL it takes no connections from then on.
+        """
+        if source_url.startswith("sqlite:///"):
+            target = directory / SQLITE_NAME
+            shutil.copyfile(source_url.removeprefix("sqlite:///"), target)
+            yield f"sqlite:///{target}"
+            return
+        source = source_url.rsplit("/", 1)[1]
+        admin, name = self._admin_engine(), self._new_name()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'ALTER DATABASE "{source}" ALLOW_CONNECTIONS false')
+        _create(admin, name, f'TEMPLATE "{source}"')
+        try:
+            yield _url(name)
+        finally:
+            _drop(admin, name)
 
     def close(self) -> None:
         """Drop every PostgreSQL database made, the template last."""
