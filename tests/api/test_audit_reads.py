@@ -53,11 +53,28 @@ def history(database_url, clock) -> dict:
         ids = run_lifecycle(ledger, clock, PID)
         (first_assignment,) = ledger.load(PID).assignments  # the unit run_lifecycle made responsible for the mission
         clock.set("2024-03-05T10:00:00+00:00")
-        ledger.handle(cmd.AssignResponsibility(policy_id=PID, party="Өмүрбек Төлөнов", party_kind="person", section_id=ids["mission"], duty="responsible", valid_from=parse_time("2024-01-01T00:00:00Z")), Context(actor=ADMIN.actor, reason=TRICKY))
+        ledger.handle(
+            cmd.AssignResponsibility(
+                policy_id=PID, party="Өмүрбек Төлөнов", party_kind="person", section_id=ids["mission"],
+                duty="responsible", valid_from=parse_time("2024-01-01T00:00:00Z"),
+            ),
+            Context(actor=ADMIN.actor, reason=TRICKY),
+        )
         # Recorded on 2024-03-20, backdated: the unit stopped answering for the mission on 2024-01-01.
         clock.set("2024-03-20T10:00:00+00:00")
-        ledger.handle(cmd.RevokeResponsibility(policy_id=PID, assignment_id=first_assignment, valid_to=parse_time("2024-01-01T00:00:00Z")), Context(actor=ADMIN.actor, reason="=HYPERLINK(\"x\")"))
-        ledger.handle(cmd.AssignResponsibility(policy_id=PID, party="Ректорат", party_kind="unit", section_id=None, duty="owner", valid_from=parse_time("2019-09-01T00:00:00Z")), ADMIN)
+        ledger.handle(
+            cmd.RevokeResponsibility(
+                policy_id=PID, assignment_id=first_assignment, valid_to=parse_time("2024-01-01T00:00:00Z"),
+            ),
+            Context(actor=ADMIN.actor, reason="=HYPERLINK(\"x\")"),
+        )
+        ledger.handle(
+            cmd.AssignResponsibility(
+                policy_id=PID, party="Ректорат", party_kind="unit", section_id=None, duty="owner",
+                valid_from=parse_time("2019-09-01T00:00:00Z"),
+            ),
+            ADMIN,
+        )
         return {**ids, "unit_assignment": first_assignment}
 
 

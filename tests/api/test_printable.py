@@ -46,8 +46,8 @@ def test_a_printable_version_escapes_markup_in_the_text(app, client, tokens):
     ledger = app.extensions["policy_ledger"].ledger
     from events.application import Context
     from events.domain.policy import Actor
-    ledger.handle(cmd.AdoptRevision(policy_id="markup", revision_id=created.json["draft_revision_id"]), Context(actor=Actor(name="quality-office", role="admin"),
-                                                     reason="adopted"))
+    ledger.handle(cmd.AdoptRevision(policy_id="markup", revision_id=created.json["draft_revision_id"]),
+                  Context(actor=Actor(name="quality-office", role="admin"), reason="adopted"))
     page = client.get("/api/v1/policies/markup/versions/1/print").get_data(as_text=True)
     assert "<script>" not in page and "&lt;script&gt;" in page
 

@@ -42,7 +42,7 @@ def test_every_change_op_applies_to_the_preview_and_answers_the_ids_it_touched(c
     document = Document.from_tree(preview["title"], preview["sections"])
     assert changed["content_hash"] == document.content_hash(PID, "ky")
     again = ok(get(client, tokens["reviewer"], f"/{PID}/revisions/{rid}"))
-    assert {k: v for k, v in again.items()} == {k: v for k, v in changed.items() if k != "section_ids"}
+    assert dict(again.items()) == {k: v for k, v in changed.items() if k != "section_ids"}
 
 
 def test_a_change_to_an_unknown_section_is_a_404_naming_the_change_and_appends_nothing(client, tokens, published,
@@ -80,7 +80,8 @@ def test_reviews_and_signatures_turn_void_when_the_content_changes(client, token
     returned = ok(post(client, tokens["reviewer"], f"/{PID}/revisions/{rid}/reviews",
                        {"verdict": "request_changes", "comment": "Тактаңыз"}), 201)
     assert returned["status"] == "draft"
-    assert [(r["void"], a["void"]) for r, a in zip(returned["reviews"], returned["approvals"])] == [(False, False)]
+    pairs = zip(returned["reviews"], returned["approvals"], strict=True)
+    assert [(r["void"], a["void"]) for r, a in pairs] == [(False, False)]
     changed = ok(post(client, tokens["author"], f"/{PID}/revisions/{rid}/changes",
                       {"changes": [{"op": "amend", "section_id": published["first"], "text": "экинчи"}]}))
     assert [r["void"] for r in changed["reviews"]] == [True]

@@ -234,15 +234,17 @@ def test_an_author_opens_a_revision_and_every_edit_of_the_preview_is_made_throug
     first, second, heading = sections[1]["id"], sections[2]["id"], sections[0]["id"]
     client = people("head-of-department")
     html = page(client, f"{workspace_path(rid)}?edit={first}")
-    assert 'data-section-id="%s"' % first in html
+    assert f'data-section-id="{first}"' in html
     assert post(client, html, "/change", "amend", text="Жаңы текст ү ө ң", label="1.", title="").status_code == 303
     html = page(client, f"{workspace_path(rid)}?edit={first}&do=add")
     added = post(client, html, "/change", "add", where="after", kind="paragraph", text="Кошулган бөлүм")
     assert added.status_code == 303, alert(added.get_data(as_text=True))
     html = page(client, f"{workspace_path(rid)}?edit={heading}&do=add")
-    assert post(client, html, "/change", "add", where="child", kind="item", label="•", text="Акыркы пункт").status_code == 303
+    child = post(client, html, "/change", "add", where="child", kind="item", label="•", text="Акыркы пункт")
+    assert child.status_code == 303
     html = page(client, f"{workspace_path(rid)}?edit={second}&do=move")
-    assert post(client, html, "/change", "move", target=f"|{heading}").status_code == 303  # top level, after the heading
+    # top level, after the heading
+    assert post(client, html, "/change", "move", target=f"|{heading}").status_code == 303
     html = page(client, f"{workspace_path(rid)}?edit={sections[5]['id']}&do=remove")
     assert post(client, html, "/change", "remove").status_code == 303
     html = page(client, workspace_path(rid))
@@ -319,7 +321,8 @@ def test_submit_offers_the_reviewers_and_a_review_can_request_changes_with_a_com
     assert answer.status_code == 303
     found = revision(app, rid)
     assert found["status"] == "draft"  # changes requested: back to its author
-    assert found["reviews"][0]["verdict"] == "request_changes" and found["reviews"][0]["comment"] == "5-пунктту тактаңыз"
+    assert found["reviews"][0]["verdict"] == "request_changes"
+    assert found["reviews"][0]["comment"] == "5-пунктту тактаңыз"
     html = page(people("head-of-department"), workspace_path(rid))
     assert "5-пунктту тактаңыз" in html
 
@@ -339,7 +342,7 @@ def test_a_review_and_a_signature_show_the_content_they_saw_and_are_void_once_it
 
 
 def test_the_whole_approval_through_the_forms_and_publication_on_a_future_date(app, people, loaded, clock):
-    rid, section = approved_revision(app, people, loaded)
+    rid, _section = approved_revision(app, people, loaded)
     found = revision(app, rid)
     assert [(a["approver"], a["meaning"], a["void"]) for a in found["approvals"]] == [
         ("qa-director", "approved", False), ("rector", "approved", False)]
@@ -367,7 +370,8 @@ def test_a_backdated_publication_needs_a_reason_and_is_refused_on_the_page_witho
     assert refused.status_code == 422 and "reason" in alert(refused.get_data(as_text=True))
     assert head(app) == before
     html = refused.get_data(as_text=True)
-    assert post(rector, html, "/publish", effective_from=past, reason="Окумуштуулар кеңешинин чечими").status_code == 303
+    published = post(rector, html, "/publish", effective_from=past, reason="Окумуштуулар кеңешинин чечими")
+    assert published.status_code == 303
     assert revision(app, rid)["status"] == "published"
 
 
@@ -383,7 +387,8 @@ def test_signing_asks_for_the_signers_password_again_and_a_wrong_one_signs_nothi
     assert refused.status_code == 403
     assert "password" in alert(refused.get_data(as_text=True))
     assert head(app) == before and revision(app, rid)["approvals"] == []
-    assert signed(people, loaded, rid, "qa-director", meaning="approved as quality assurance director").status_code == 303
+    answer = signed(people, loaded, rid, "qa-director", meaning="approved as quality assurance director")
+    assert answer.status_code == 303
     assert revision(app, rid)["approvals"][0]["meaning"] == "approved as quality assurance director"
 
 
@@ -521,13 +526,14 @@ def test_an_administrator_assigns_and_revokes_a_responsibility_and_others_only_r
     html = page(admin, f"/policies/{PID}/responsibilities")
     section = in_force_section(app)[3]["id"]
     assign = form(html, "/responsibilities", action="assign")
-    answer = admin.post(assign.action, data=assign.data(party="Сапатты камсыздоо борбору", party_kind="unit", section_id=section,
-                  duty="responsible", reason="Ректордун буйругу"))
+    answer = admin.post(assign.action, data=assign.data(party="Сапатты камсыздоо борбору", party_kind="unit",
+                                                        section_id=section, duty="responsible",
+                                                        reason="Ректордун буйругу"))
     assert answer.status_code == 303
     html = page(admin, f"/policies/{PID}/responsibilities")
     assert "Сапатты камсыздоо борбору" in html
     assignment = re.search(r'data-assignment="([^"]+)">(?:(?!</tr>).)*Сапатты камсыздоо борбору', html, re.S).group(1)
-    revoke = [f for f in forms(html) if f.values.get("assignment_id") == [assignment]][0]
+    revoke = next(f for f in forms(html) if f.values.get("assignment_id") == [assignment])
     assert admin.post(revoke.action, data=revoke.data(reason="Өзгөрдү")).status_code == 303
     assert "Сапатты камсыздоо борбору" not in page(admin, f"/policies/{PID}/responsibilities")
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()

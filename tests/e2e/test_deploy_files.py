@@ -193,7 +193,8 @@ def test_nginx_caches_public_reads_revalidates_them_and_never_caches_tokens(tmp_
                         return requests.get(base + path, headers=headers, verify=cert, timeout=10,
                                             allow_redirects=False)
                     except requests.ConnectionError:
-                        assert time.monotonic() < deadline and nginx.poll() is None, (tmp_path / "error.log").read_text()
+                        assert time.monotonic() < deadline and nginx.poll() is None, (
+                            (tmp_path / "error.log").read_text())
                         time.sleep(0.2)
 
             policy = "/api/v1/policies/oshsu-quality"

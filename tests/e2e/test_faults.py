@@ -59,7 +59,8 @@ def test_a_worker_killed_mid_write_leaves_no_partial_event(served_database, tmp_
     stop = threading.Event()
     killed: list[int] = []
     with Server(served_database, tmp_path, workers=2) as server:
-        threads = [threading.Thread(target=write_load, args=(server.url, token, n, outcomes, stop)) for n in range(THREADS)]
+        threads = [threading.Thread(target=write_load, args=(server.url, token, n, outcomes, stop))
+                   for n in range(THREADS)]
         for thread in threads:
             thread.start()
         try:

@@ -39,19 +39,46 @@ def test_the_seed_policy_with_moves_removals_and_a_new_title_verifies(tmp_path, 
     parsed = parse_policy_text(SEED_POLICY.read_text(encoding="utf-8"))
     pid = "oshsu-education-quality"
     clock.set("2020-01-15T09:00:00+00:00")
-    draft = ledger.handle(cmd.CreatePolicy(policy_id=pid, title=parsed.title, language="ky", review_interval_days=365, approval_rule=ApprovalRule(approvals=2, roles=("approver",)), sections=cmd.section_drafts(parsed.sections)), AUTHOR).result
-    ledger.handle(cmd.AdoptRevision(policy_id=pid, revision_id=draft["draft_revision_id"], effective_from=parse_time("2020-02-01T00:00:00Z")), ADMIN)
+    draft = ledger.handle(
+        cmd.CreatePolicy(
+            policy_id=pid, title=parsed.title, language="ky", review_interval_days=365,
+            approval_rule=ApprovalRule(approvals=2, roles=("approver",)), sections=cmd.section_drafts(parsed.sections),
+        ),
+        AUTHOR,
+    ).result
+    ledger.handle(
+        cmd.AdoptRevision(
+            policy_id=pid, revision_id=draft["draft_revision_id"], effective_from=parse_time("2020-02-01T00:00:00Z"),
+        ),
+        ADMIN,
+    )
     document = ledger.load(pid).document_at(1)
     top = document.children[None]
     nested = next(s for s in top if document.children.get(s))
     first_child, second_child = document.children[nested][:2]
     clock.set("2021-03-01T09:00:00+00:00")
     rid = ledger.handle(cmd.OpenRevision(policy_id=pid, summary="Түзөтүүлөр"), AUTHOR).result["revision_id"]
-    ledger.handle(cmd.ChangeRevision(policy_id=pid, revision_id=rid, changes=(cmd.AmendSection(section_id=first_child, text="Өзгөртүлгөн жобо: сапат ар бир деңгээлде."), cmd.MoveSection(section_id=second_child, parent_id=None, after_id=top[-1]), cmd.RemoveSection(section_id=top[-2]), cmd.AddSection(parent_id=nested, after_id=first_child, kind="item", label="•", text="жаңы пункт; «тырмакча» жана ң, ө, ү"), cmd.RetitlePolicy(title=parsed.title + " (жаңы редакция)"))), AUTHOR)
+    ledger.handle(
+        cmd.ChangeRevision(
+            policy_id=pid,
+            revision_id=rid,
+            changes=(
+                cmd.AmendSection(section_id=first_child, text="Өзгөртүлгөн жобо: сапат ар бир деңгээлде."),
+                cmd.MoveSection(section_id=second_child, parent_id=None, after_id=top[-1]),
+                cmd.RemoveSection(section_id=top[-2]),
+                cmd.AddSection(parent_id=nested, after_id=first_child, kind="item", label="•",
+                               text="жаңы пункт; «тырмакча» жана ң, ө, ү"),
+                cmd.RetitlePolicy(title=parsed.title + " (жаңы редакция)"),
+            ),
+        ),
+        AUTHOR,
+    )
     ledger.handle(cmd.SubmitRevision(policy_id=pid, revision_id=rid, reviewers=()), AUTHOR)
-    ledger.handle(cmd.ApproveRevision(policy_id=pid, revision_id=rid, meaning="approved as quality assurance director"), QA)
+    ledger.handle(
+        cmd.ApproveRevision(policy_id=pid, revision_id=rid, meaning="approved as quality assurance director"), QA)
     ledger.handle(cmd.ApproveRevision(policy_id=pid, revision_id=rid, meaning="approved as rector"), RECTOR)
-    ledger.handle(cmd.PublishRevision(policy_id=pid, revision_id=rid, effective_from=parse_time("2021-09-01T00:00:00Z")), RECTOR)
+    ledger.handle(
+        cmd.PublishRevision(policy_id=pid, revision_id=rid, effective_from=parse_time("2021-09-01T00:00:00Z")), RECTOR)
     bundle = json.loads("".join(evidence.build(store, key_pair[0], pid).chunks))
     result = run_verifier(tmp_path, bundle, key_pair[1])
     assert result.returncode == 0, result.stderr

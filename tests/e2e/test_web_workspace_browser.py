@@ -117,7 +117,6 @@ def test_the_story_of_a_revision_from_draft_to_the_public_page(browser, served, 
     page.get_by_label("Reviewers").select_option(["reviewer1", "reviewer2"])
     page.get_by_role("button", name="Submit for review").click()
     assert page.locator('[data-status="in_review"]').count() == 1
-    shoot(page, "workspace")
 
     reviewer = people("reviewer1")
     page = reviewer.open_from_inbox("Waiting for my review", summary)
@@ -141,6 +140,9 @@ def test_the_story_of_a_revision_from_draft_to_the_public_page(browser, served, 
 
     for name, meaning in (("qa-director", "approved as quality assurance director"), ("rector", "approved as rector")):
         page = people(name).open_from_inbox("Waiting for my signature", summary)
+        if name == "qa-director":
+            page.locator("section.actions").evaluate("node => node.scrollIntoView()")
+            shoot(page, "workspace")
         page.get_by_label("Meaning").select_option(meaning)
         page.get_by_label("Password").fill(served["passwords"][name])
         page.get_by_role("button", name="Sign").click()

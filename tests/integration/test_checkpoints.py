@@ -214,7 +214,8 @@ def writing_app(app, key_file_config):
         from service.bootstrap import services
         ledger = services().ledger
         count = services().store.head()[0]
-        ledger.handle(cmd.CreatePolicy(policy_id=f"p-{count}", title="Саясат", language="ky", review_interval_days=365), Context(actor=Actor(name="dean", role="author")))
+        ledger.handle(cmd.CreatePolicy(policy_id=f"p-{count}", title="Саясат", language="ky", review_interval_days=365),
+                      Context(actor=Actor(name="dean", role="author")))
         return {"ok": True}, 201
 
     def fail():

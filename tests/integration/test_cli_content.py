@@ -281,11 +281,13 @@ def two_versions(app) -> str:
     author, qa = (Context(actor=Actor(name=n, role=r)) for n, r in [("dean", "author"), ("qa-director", "approver")])
     clock.set("2021-05-10T09:00:00+00:00")
     rid = ledger.handle(cmd.OpenRevision(policy_id="oshsu-quality", summary="5-жобо"), author).result["revision_id"]
-    ledger.handle(cmd.ChangeRevision(policy_id="oshsu-quality", revision_id=rid, changes=(cmd.AmendSection(section_id=provision, text="илим жана практика менен интеграциялоо;"),)), author)
+    ledger.handle(cmd.ChangeRevision(policy_id="oshsu-quality", revision_id=rid, changes=(
+        cmd.AmendSection(section_id=provision, text="илим жана практика менен интеграциялоо;"),)), author)
     ledger.handle(cmd.SubmitRevision(policy_id="oshsu-quality", revision_id=rid, reviewers=()), author)
     ledger.handle(cmd.ApproveRevision(policy_id="oshsu-quality", revision_id=rid, meaning="approved"), qa)
     clock.set("2021-08-20T10:00:00+00:00")
-    ledger.handle(cmd.PublishRevision(policy_id="oshsu-quality", revision_id=rid, effective_from=parse_time("2021-09-01T00:00:00Z")), qa)
+    ledger.handle(cmd.PublishRevision(policy_id="oshsu-quality", revision_id=rid,
+                                      effective_from=parse_time("2021-09-01T00:00:00Z")), qa)
     services.engine.dispose()
     return "oshsu-quality"
 

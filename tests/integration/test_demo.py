@@ -75,7 +75,7 @@ def test_the_command_loads_the_demo_and_saves_the_tokens_for_the_owner_only(runn
     assert stat.S_IMODE(tokens_file.stat().st_mode) == 0o600
     saved = demo.read_tokens(tokens_file)
     assert {name for name, *_ in saved.users} == DEMO_USERS
-    for name, roles, password, token in saved.users:
+    for name, _roles, password, token in saved.users:
         assert token in result.stdout and name in result.stdout and password in result.stdout
     assert saved.database == app.extensions["policy_ledger"].engine.url.render_as_string(hide_password=True)
 

@@ -50,7 +50,7 @@ def test_other_streams_appear_only_as_links_between_the_first_event_and_the_chec
     assert [link["position"] for link in bundle["links"]] == [e.position for e in others]
     assert all(set(link) == {"position", "prev_hash", "hash", "body_digest"} for link in bundle["links"])
     assert "Китепкана" not in json.dumps(bundle["links"], ensure_ascii=False)
-    for link, event in zip(bundle["links"], others):
+    for link, event in zip(bundle["links"], others, strict=True):
         body = event_body(position=event.position, stream=event.stream, version=event.version, type=event.type,
                           schema=event.schema, data_json=canonical_json(event.data),
                           meta_json=canonical_json(event.meta), recorded_at=event.recorded_at)
@@ -88,10 +88,11 @@ def test_the_bundle_lists_each_published_versions_hash_and_carries_the_verifier(
     bundle = _bundle(store, key)
     with store.engine.connect() as connection:
         hashes = connection.execute(select(policy_versions.c.version, policy_versions.c.content_hash)
-                                    .where(policy_versions.c.policy_id == PID).order_by(policy_versions.c.version)).all()
+                                    .where(policy_versions.c.policy_id == PID)
+                                    .order_by(policy_versions.c.version)).all()
     assert [(v["version"], v["content_hash"]) for v in bundle["versions"]] == [tuple(h) for h in hashes]
-    assert bundle["verifier"] == {"path": "verify_bundle.py",
-                                  "source": (REPO / "service" / "evidence" / "verify_bundle.py").read_text(encoding="utf-8")}
+    verifier = REPO / "service" / "evidence" / "verify_bundle.py"
+    assert bundle["verifier"] == {"path": "verify_bundle.py", "source": verifier.read_text(encoding="utf-8")}
 
 
 def test_the_bundle_streams_in_chunks_and_ends_at_its_checkpoint_whatever_is_appended_meanwhile(store, key, history,

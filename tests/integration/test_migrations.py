@@ -124,9 +124,11 @@ def test_a_database_made_before_migrations_is_adopted_without_touching_it(empty_
 def test_migrations_refuse_to_be_undone_and_drop_the_log(engine):
     store = _fill(engine)
     count = len(_history(store))
-    with pytest.raises(RuntimeError, match="evidence|never dropped|refused"):
-        with write_transaction(engine) as connection:
-            command.downgrade(schema.alembic_config(connection), "base")
+    with (
+        pytest.raises(RuntimeError, match=r"evidence|never dropped|refused"),
+        write_transaction(engine) as connection,
+    ):
+        command.downgrade(schema.alembic_config(connection), "base")
     assert len(_history(store)) == count
     assert schema.current_revision(engine) == schema.head_revision()
 
@@ -168,8 +170,9 @@ def test_open_drafts_come_through_0003_knowing_where_in_the_log_they_began(empty
     clock = FakeClock()
     ledger = Ledger(store=EventStore(source, clock=clock), clock=clock, ids=SequentialIds())
     run_lifecycle(ledger, clock)
-    open_drafts = [ledger.handle(cmd.OpenRevision(policy_id="oshsu-quality", summary=summary), AUTHOR).result["revision_id"]
-                   for summary in ("биринчи", "экинчи")]
+    open_drafts = [
+        ledger.handle(cmd.OpenRevision(policy_id="oshsu-quality", summary=summary), AUTHOR).result["revision_id"]
+        for summary in ("биринчи", "экинчи")]
     with source.connect() as connection:
         rows = [dict(row._mapping) for row in connection.execute(select(events).order_by(events.c.position))]
     source.dispose()
@@ -215,11 +218,16 @@ def test_versions_come_through_0005_as_outlines_naming_each_section_state_once(e
     ids = run_lifecycle(ledger, clock)
     clock.set("2025-01-10T09:00:00+00:00")
     rid = ledger.handle(cmd.OpenRevision(policy_id="oshsu-quality", summary="Түзөтүү"), AUTHOR).result["revision_id"]
-    ledger.handle(cmd.ChangeRevision(policy_id="oshsu-quality", revision_id=rid, changes=(cmd.MoveSection(section_id=ids["closing"], parent_id=None, after_id=None), cmd.RemoveSection(section_id=ids["first_item"]), cmd.RetitlePolicy(title="Сапат саясаты"))), AUTHOR)
+    ledger.handle(cmd.ChangeRevision(policy_id="oshsu-quality", revision_id=rid, changes=(
+        cmd.MoveSection(section_id=ids["closing"], parent_id=None, after_id=None),
+        cmd.RemoveSection(section_id=ids["first_item"]),
+        cmd.RetitlePolicy(title="Сапат саясаты"),
+    )), AUTHOR)
     ledger.handle(cmd.SubmitRevision(policy_id="oshsu-quality", revision_id=rid, reviewers=()), AUTHOR)
     for approver in (QA, RECTOR):
         ledger.handle(cmd.ApproveRevision(policy_id="oshsu-quality", revision_id=rid, meaning="approved"), approver)
-    ledger.handle(cmd.PublishRevision(policy_id="oshsu-quality", revision_id=rid, effective_from=parse_time("2025-02-01T00:00:00Z")), RECTOR)
+    ledger.handle(cmd.PublishRevision(policy_id="oshsu-quality", revision_id=rid,
+                                      effective_from=parse_time("2025-02-01T00:00:00Z")), RECTOR)
     today = snapshot(EventStore(source))
     with source.connect() as connection:
         trees = {n: versions.get(connection, "oshsu-quality", n) for n in (1, 2, 3)}
@@ -249,7 +257,7 @@ def test_versions_come_through_0005_as_outlines_naming_each_section_state_once(e
     with write_transaction(engine) as connection:
         command.upgrade(schema.alembic_config(connection), "0005")
     store = EventStore(engine)
-    converted = {name: rows for name, rows in snapshot_tables(engine, ("policy_versions", "section_states")).items()}
+    converted = snapshot_tables(engine, ("policy_versions", "section_states"))
     assert converted == {name: today[name] for name in converted}  # the same outlines and states written today
     schema.upgrade(engine)  # on to the head: 0006 rebuilds the read models from the log
     assert snapshot(store) == today

@@ -23,7 +23,8 @@ def test_a_full_lifecycle_fills_every_read_model(ledger, clock, engine):
         assert policy["latest_version"] == 2
         assert policy["latest_effective_from"] == "2021-09-01T00:00:00.000000Z"
         assert policy["next_review_due"].startswith("2023-06-01")
-        rows = conn.execute(select(versions.policy_versions).order_by(versions.policy_versions.c.version)).mappings().all()
+        rows = conn.execute(
+            select(versions.policy_versions).order_by(versions.policy_versions.c.version)).mappings().all()
         assert [r["version"] for r in rows] == [1, 2]
         assert rows[0]["adopted"] and not rows[1]["adopted"]
         sections = versions.get(conn, "oshsu-quality", 2)["sections"]
@@ -40,7 +41,7 @@ def test_a_full_lifecycle_fills_every_read_model(ledger, clock, engine):
             .order_by(revisions.revision_transitions.c.position)).scalars().all()
         assert moves == ["draft", "in_review", "draft", "in_review", "approved", "published"]
         trail = conn.execute(select(audit.audit_trail).order_by(audit.audit_trail.c.position)).mappings().all()
-        rejected = [t for t in trail if t["action"] == "revision_rejected"][0]
+        rejected = next(t for t in trail if t["action"] == "revision_rejected")
         assert (rejected["actor"], rejected["role"], rejected["reason"]) == ("rector", "approver", "Жобо милдеттүү")
         assert len(trail) == len(list(ledger.store.read_all()))
 
@@ -76,7 +77,8 @@ def test_a_failing_read_model_rolls_the_append_back(ledger, clock, store, monkey
     from events.application import Context
     from events.domain.policy import Actor
     with pytest.raises(RuntimeError):
-        ledger.handle(cmd.OpenRevision(policy_id="oshsu-quality", summary="x"), Context(actor=Actor(name="dean", role="author")))
+        ledger.handle(cmd.OpenRevision(policy_id="oshsu-quality", summary="x"),
+                      Context(actor=Actor(name="dean", role="author")))
     assert len(list(store.read_all())) == before
     assert snapshot(store) == live
 

@@ -14,8 +14,9 @@ from tests.support import REPO
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = REPO / "tests" / "e2e" / "vendor" / "axe-core" / "axe.min.js"
 REQUIRE_BROWSER = os.environ.get("POLICY_LEDGER_REQUIRE_BROWSER") == "1"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage"]
 
 
 def why_no_browser() -> str | None:

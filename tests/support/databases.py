@@ -235,8 +235,9 @@ def row_counts(database_url: str) -> dict[str, int]:
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            counts = connection.execute(select(*(select(func.count()).select_from(t).scalar_subquery() for t in tables)))
-            return dict(zip((t.name for t in tables), counts.one()))
+            counts = connection.execute(
+                select(*(select(func.count()).select_from(t).scalar_subquery() for t in tables)))
+            return dict(zip((t.name for t in tables), counts.one(), strict=True))
     finally:
         engine.dispose()
 

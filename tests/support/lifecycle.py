@@ -31,34 +31,81 @@ SECTIONS = [
 def run_lifecycle(ledger: Ledger, clock: FakeClock, policy_id: str = "oshsu-quality") -> dict:
     """Create, adopt, revise, review, approve and publish; return the ids it made."""
     clock.set("2019-08-20T10:00:00+00:00")
-    draft = ledger.handle(cmd.CreatePolicy(policy_id=policy_id, title="Билим берүүнүн сапаты саясаты", language="ky", review_interval_days=365, approval_rule=ApprovalRule(approvals=2, roles=("approver",)), sections=cmd.section_drafts(SECTIONS)), AUTHOR).result["draft_revision_id"]
-    ledger.handle(cmd.AdoptRevision(policy_id=policy_id, revision_id=draft, effective_from=parse_time("2019-09-01T00:00:00Z")), ADMIN)
+    draft = ledger.handle(
+        cmd.CreatePolicy(
+            policy_id=policy_id, title="Билим берүүнүн сапаты саясаты", language="ky", review_interval_days=365,
+            approval_rule=ApprovalRule(approvals=2, roles=("approver",)), sections=cmd.section_drafts(SECTIONS),
+        ),
+        AUTHOR,
+    ).result["draft_revision_id"]
+    ledger.handle(
+        cmd.AdoptRevision(policy_id=policy_id, revision_id=draft, effective_from=parse_time("2019-09-01T00:00:00Z")),
+        ADMIN,
+    )
     policy = ledger.load(policy_id)
     doc = policy.document_at(1)
     mission, closing = doc.children[None]
     first_item = doc.children[mission][0]
-    ledger.handle(cmd.AssignResponsibility(policy_id=policy_id, party="Сапат бөлүмү", party_kind="unit", section_id=mission, duty="responsible"), ADMIN)
+    ledger.handle(
+        cmd.AssignResponsibility(
+            policy_id=policy_id, party="Сапат бөлүмү", party_kind="unit", section_id=mission, duty="responsible",
+        ),
+        ADMIN,
+    )
 
     clock.set("2021-05-10T09:00:00+00:00")
     rid = ledger.handle(cmd.OpenRevision(policy_id=policy_id, summary="Миссияны тактоо"), AUTHOR).result["revision_id"]
-    ledger.handle(cmd.ChangeRevision(policy_id=policy_id, revision_id=rid, changes=(cmd.AmendSection(section_id=first_item, text="билим берүүнүн сапатын кепилдөө;"), cmd.AddSection(parent_id=mission, after_id=first_item, kind="item", label="•", text="санариптик чөйрөнү өнүктүрүү;"))), AUTHOR)
+    ledger.handle(
+        cmd.ChangeRevision(
+            policy_id=policy_id,
+            revision_id=rid,
+            changes=(
+                cmd.AmendSection(section_id=first_item, text="билим берүүнүн сапатын кепилдөө;"),
+                cmd.AddSection(parent_id=mission, after_id=first_item, kind="item", label="•",
+                               text="санариптик чөйрөнү өнүктүрүү;"),
+            ),
+        ),
+        AUTHOR,
+    )
     ledger.handle(cmd.SubmitRevision(policy_id=policy_id, revision_id=rid, reviewers=("reviewer1",)), AUTHOR)
-    ledger.handle(cmd.ReviewRevision(policy_id=policy_id, revision_id=rid, verdict="request_changes", comment="Сөз айкашын тактаңыз"), REVIEWER)
-    ledger.handle(cmd.ChangeRevision(policy_id=policy_id, revision_id=rid, changes=(cmd.AmendSection(section_id=first_item, text="билим берүүнүн сапатын кепилдөөнү камсыздоо;"),)), AUTHOR)
+    ledger.handle(
+        cmd.ReviewRevision(
+            policy_id=policy_id, revision_id=rid, verdict="request_changes", comment="Сөз айкашын тактаңыз",
+        ),
+        REVIEWER,
+    )
+    ledger.handle(
+        cmd.ChangeRevision(
+            policy_id=policy_id,
+            revision_id=rid,
+            changes=(cmd.AmendSection(section_id=first_item, text="билим берүүнүн сапатын кепилдөөнү камсыздоо;"),),
+        ),
+        AUTHOR,
+    )
     ledger.handle(cmd.SubmitRevision(policy_id=policy_id, revision_id=rid, reviewers=("reviewer1",)), AUTHOR)
     ledger.handle(cmd.ReviewRevision(policy_id=policy_id, revision_id=rid, verdict="approve", comment="ок"), REVIEWER)
-    ledger.handle(cmd.ApproveRevision(policy_id=policy_id, revision_id=rid, meaning="approved as quality assurance director"), QA)
+    ledger.handle(
+        cmd.ApproveRevision(policy_id=policy_id, revision_id=rid, meaning="approved as quality assurance director"), QA)
     ledger.handle(cmd.ApproveRevision(policy_id=policy_id, revision_id=rid, meaning="approved as rector"), RECTOR)
     clock.set("2021-08-20T10:00:00+00:00")
-    ledger.handle(cmd.PublishRevision(policy_id=policy_id, revision_id=rid, effective_from=parse_time("2021-09-01T00:00:00Z")), RECTOR)
+    ledger.handle(
+        cmd.PublishRevision(policy_id=policy_id, revision_id=rid, effective_from=parse_time("2021-09-01T00:00:00Z")),
+        RECTOR,
+    )
     clock.set("2022-06-01T10:00:00+00:00")
     ledger.handle(cmd.RecordPeriodicReview(policy_id=policy_id, outcome="no_change", notes="Өзгөртүү керек эмес"), QA)
-    ledger.handle(cmd.AcknowledgeVersion(policy_id=policy_id, version=2), Context(actor=Actor(name="teacher", role="author")))
+    ledger.handle(cmd.AcknowledgeVersion(policy_id=policy_id, version=2),
+                  Context(actor=Actor(name="teacher", role="author")))
     clock.set("2024-03-01T10:00:00+00:00")
-    rejected = ledger.handle(cmd.OpenRevision(policy_id=policy_id, summary="Жобону алып салуу"), AUTHOR).result["revision_id"]
-    ledger.handle(cmd.ChangeRevision(policy_id=policy_id, revision_id=rejected, changes=(cmd.RemoveSection(section_id=closing),)), AUTHOR)
+    rejected = ledger.handle(cmd.OpenRevision(policy_id=policy_id, summary="Жобону алып салуу"),
+                             AUTHOR).result["revision_id"]
+    ledger.handle(
+        cmd.ChangeRevision(policy_id=policy_id, revision_id=rejected, changes=(cmd.RemoveSection(section_id=closing),)),
+        AUTHOR,
+    )
     ledger.handle(cmd.SubmitRevision(policy_id=policy_id, revision_id=rejected, reviewers=()), AUTHOR)
-    ledger.handle(cmd.RejectRevision(policy_id=policy_id, revision_id=rejected), Context(actor=RECTOR.actor, reason="Жобо милдеттүү"))
+    ledger.handle(cmd.RejectRevision(policy_id=policy_id, revision_id=rejected),
+                  Context(actor=RECTOR.actor, reason="Жобо милдеттүү"))
     return {"mission": mission, "closing": closing, "first_item": first_item, "revision": rid,
             "rejected": rejected, "draft": draft}
 
@@ -67,7 +114,8 @@ def run_interleaved_lifecycle(ledger: Ledger, clock: FakeClock, policy_id: str =
                               library_title: str = "Китепкана") -> dict:
     """The lifecycle, with another policy's ("library") events before, inside and after its own; return its ids."""
     clock.set("2019-06-01T09:00:00+00:00")
-    ledger.handle(cmd.CreatePolicy(policy_id="library", title=library_title, language="ky", review_interval_days=365), AUTHOR)
+    ledger.handle(
+        cmd.CreatePolicy(policy_id="library", title=library_title, language="ky", review_interval_days=365), AUTHOR)
     ids = run_lifecycle(ledger, clock, policy_id)
     ledger.handle(cmd.OpenRevision(policy_id="library", summary="Жаңы бөлүм"), AUTHOR)
     ledger.handle(cmd.OpenRevision(policy_id=policy_id, summary="Акыркы"), AUTHOR)

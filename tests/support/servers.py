@@ -25,7 +25,8 @@ def free_port() -> int:
 
 def environment(database_url: str, **extra: str) -> dict[str, str]:
     """Return this process's environment without Policy Ledger settings, pointed at one database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICY_LEDGER_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("POLICY_LEDGER_") and k != "PROMETHEUS_MULTIPROC_DIR"}
     env["POLICY_LEDGER_DATABASE_URL"] = database_url
     env.update(extra)
     return env
@@ -88,7 +89,8 @@ class Server:
         """Start the master and (unless told not to) wait until /health/ready answers 200."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(COMMAND), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)],
+                [str(COMMAND), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--workers", str(self.workers)],
                 cwd=self.workdir, env=environment(self.database_url, **self.env), stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
         if ready:

@@ -1,6 +1,8 @@
 """The diff algorithm on its own: word-level segments that rebuild both sides, and section-level changes."""
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -52,7 +54,7 @@ def test_joining_one_side_of_any_diff_gives_that_text_exactly(old, new):
     assert side(segments, "old") == old
     assert side(segments, "new") == new
     assert all(s["text"] for s in segments)
-    assert all(a["op"] != b["op"] for a, b in zip(segments, segments[1:]))  # runs are merged
+    assert all(a["op"] != b["op"] for a, b in pairwise(segments))  # runs are merged
 
 
 OLD = [

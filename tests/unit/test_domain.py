@@ -385,7 +385,7 @@ def test_a_stale_revision_that_touches_other_sections_publishes_on_the_newest_ve
     policy, ids = published_policy()
     doc = policy.document_at(1)
     mission, paragraph = doc.children[None]
-    item1, item2 = doc.children[mission]
+    item1, _item2 = doc.children[mission]
     first = approved_revision(policy, ids, [cmd.AmendSection(section_id=item1, text="биринчи")])
     second = approved_revision(policy, ids, [cmd.AmendSection(section_id=paragraph, text="экинчи")])
     publish(policy, first, RECTOR)
@@ -413,7 +413,7 @@ def test_a_stale_revision_touching_a_changed_section_is_a_conflict_naming_it():
 
 def test_a_stale_revision_anchored_on_a_removed_section_is_a_conflict():
     policy, ids = published_policy()
-    mission, paragraph = policy.document_at(1).children[None]
+    _mission, paragraph = policy.document_at(1).children[None]
     first = approved_revision(policy, ids, [cmd.RemoveSection(section_id=paragraph)])
     second = approved_revision(policy, ids, [cmd.AddSection(kind="paragraph", parent_id=None, after_id=paragraph,
                                                             text="кошумча")])
@@ -488,7 +488,7 @@ def test_a_periodic_review_is_recorded_even_with_no_change():
 
 
 def test_an_acknowledgement_is_bound_to_the_versions_content_hash():
-    policy, ids = published_policy()
+    policy, _ids = published_policy()
 
     def acknowledge(version: int) -> None:
         policy.acknowledge(cmd.AcknowledgeVersion(policy_id=PID, version=version), person="teacher", now=NOW)

@@ -1,4 +1,6 @@
-"""Every interface string of the pages is translated into Kyrgyz and Russian, and the compiled catalogues are current."""
+"""Every interface string of the pages is translated into Kyrgyz and Russian,
+and the compiled catalogues are current.
+"""
 from __future__ import annotations
 
 import re
