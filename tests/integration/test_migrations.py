@@ -272,3 +272,55 @@ def test_versions_come_through_0005_as_outlines_naming_each_section_state_once(e
     rebuild(store)
     assert snapshot(store) == today
     engine.dispose()
+
+
+def test_open_revisions_get_their_previews_through_0006_as_the_live_model_writes_them(empty_database_url, tmp_path):
+    # Today's log with two revisions left open (one edited in several ways, one in review), and a database at
+    # 0005 holding the same log and every read model of then: 0006 must give each revision its preview.
+    register()
+    source = make_engine(f"sqlite:///{tmp_path / 'source.sqlite3'}")
+    schema.upgrade(source)
+    clock = FakeClock()
+    ledger = Ledger(store=EventStore(source, clock=clock), clock=clock, ids=SequentialIds())
+    ids = run_lifecycle(ledger, clock)
+    clock.set("2025-03-01T09:00:00+00:00")
+    pid = "oshsu-quality"
+    edited = ledger.handle(cmd.OpenRevision(policy_id=pid, summary="Түзөтүү ү ө ң"), AUTHOR).result["revision_id"]
+    ledger.handle(cmd.ChangeRevision(policy_id=pid, revision_id=edited, changes=(
+        cmd.AmendSection(section_id=ids["mission"], text="Жаңы миссия: сапат ү ө ң"),
+        cmd.AddSection(kind="paragraph", parent_id=None, after_id=ids["closing"], text="Кошулган абзац"),
+        cmd.MoveSection(section_id=ids["closing"], parent_id=None, after_id=None),
+        cmd.RemoveSection(section_id=ids["first_item"]))), AUTHOR)
+    ledger.handle(cmd.ChangeRevision(policy_id=pid, revision_id=edited, changes=(
+        cmd.RetitlePolicy(title="Сапат саясаты"),)), AUTHOR)
+    in_review = ledger.handle(cmd.OpenRevision(policy_id=pid, summary="Экинчи"), AUTHOR).result["revision_id"]
+    ledger.handle(cmd.ChangeRevision(policy_id=pid, revision_id=in_review, changes=(
+        cmd.AmendSection(section_id=ids["closing"], text="Жыйынтык"),)), AUTHOR)
+    ledger.handle(cmd.SubmitRevision(policy_id=pid, revision_id=in_review, reviewers=()), AUTHOR)
+    today = snapshot(EventStore(source))
+    with source.connect() as connection:
+        log = [dict(row._mapping) for row in connection.execute(select(events).order_by(events.c.position))]
+        previews = {rid: versions.preview(connection, rid) for rid in (edited, in_review)}
+        copies = {table.name: [dict(row._mapping) for row in connection.execute(select(table))] for table in tables()}
+    source.dispose()
+    assert previews[edited]["title"] == "Сапат саясаты" and previews[edited]["sections"][0]["id"] == ids["closing"]
+
+    engine = make_engine(empty_database_url)
+    with write_transaction(engine) as connection:
+        command.upgrade(schema.alembic_config(connection), "0005")
+    at_0005 = set(inspect(engine).get_table_names())
+    assert "revision_previews" not in at_0005 and "rebuild_requests" not in at_0005
+    with engine.begin() as connection:
+        connection.execute(insert(events), log)
+        for table in tables():
+            if table.name in at_0005 and copies[table.name]:
+                connection.execute(insert(table), copies[table.name])
+
+    schema.upgrade(engine)  # 0006 asks for a rebuild, which runs in the upgrade's own transaction
+
+    store = EventStore(engine)
+    assert snapshot(store) == today
+    with engine.connect() as connection:
+        assert {rid: versions.preview(connection, rid) for rid in (edited, in_review)} == previews
+        assert connection.exec_driver_sql("SELECT count(*) FROM rebuild_requests").scalar() == 0
+    engine.dispose()
