@@ -130,3 +130,61 @@ def test_the_service_is_not_ready_until_init_has_run(served_database, tmp_path):
         server.wait_ready()
     finally:
         server.stop()
+
+
+def _publish(author: Client, reviewer: Client, qa: Client, rector: Client, revision: str) -> requests.Response:
+    steps = [(author, "/submit", {"reviewers": ["reviewer1"]}), (reviewer, "/reviews", {"verdict": "approve"}),
+             (qa, "/approvals", {"meaning": "approved"}), (rector, "/approvals", {"meaning": "approved"}),
+             (rector, "/publish", {})]
+    for who, step, body in steps:
+        response = who.post(revision + step, body)
+        assert response.status_code in (200, 201), f"{step}: {response.text}"
+    return response
+
+
+def test_the_visitors_page_shows_a_new_version_at_once_on_every_worker(served_database, tmp_path):
+    # Each worker keeps the rendered page of the policy in force; a publication through any worker must
+    # reach every visitor's next request, and a browser holding the old page's ETag must get the new page.
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    cli(served_database, "init", cwd=workdir)
+    tokens = {name: add_user(served_database, name, role, cwd=workdir) for name, role in
+              [("dean", "author"), ("reviewer1", "reviewer"), ("qa-director", "approver"), ("rector", "approver")]}
+    with Server(served_database, workdir, workers=2) as server:
+        author, reviewer = Client(server.url, tokens["dean"]), Client(server.url, tokens["reviewer1"])
+        qa, rector = Client(server.url, tokens["qa-director"]), Client(server.url, tokens["rector"])
+        created = author.post("/policies", {
+            "id": "oshsu-quality", "title": "Билим берүүнүн сапаты саясаты", "language": "ky",
+            "review_interval_days": 365, "approval_rule": {"approvals": 2, "roles": ["approver"]},
+            "sections": SECTIONS})
+        assert created.status_code == 201, created.text
+        _publish(author, reviewer, qa, rector,
+                 f"/policies/oshsu-quality/revisions/{created.json()['draft_revision_id']}")
+        page = server.url + "/policies/oshsu-quality?lang=ky"
+
+        def visit(_: int, etag: str | None = None) -> requests.Response:
+            headers = {"Accept": "text/html"} | ({"If-None-Match": etag} if etag else {})
+            return requests.get(page, headers=headers, timeout=10)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:  # both workers render and keep the page
+            first = list(pool.map(visit, range(40)))
+        assert {r.status_code for r in first} == {200} and len({r.headers["ETag"] for r in first}) == 1
+        old_etag = first[0].headers["ETag"]
+        assert "өз компетенциясынын чегинде" in first[0].text
+
+        paragraph = author.get("/policies/oshsu-quality").json()["sections"][1]["id"]
+        opened = author.post("/policies/oshsu-quality/revisions", {"summary": "Жеке жоопкерчилик"})
+        assert opened.status_code == 201, opened.text
+        revision = f"/policies/oshsu-quality/revisions/{opened.json()['id']}"
+        changed = author.post(revision + "/changes", {"changes": [
+            {"op": "amend", "section_id": paragraph, "text": "Ар бир кызматкер иштин сапаты үчүн жооп берет."}]})
+        assert changed.status_code == 200, changed.text
+        assert _publish(author, reviewer, qa, rector, revision).json()["version"] == 2
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            after = list(pool.map(visit, range(40)))
+            revalidated = list(pool.map(lambda i: visit(i, old_etag), range(40)))
+        for response in after + revalidated:
+            assert response.status_code == 200
+            assert "Ар бир кызматкер иштин сапаты үчүн жооп берет." in response.text
+            assert response.headers["ETag"] != old_etag
