@@ -104,9 +104,10 @@ def _finish_request(response: Response) -> Response:
     # The URL rule, not the raw path: one series per endpoint however many policies there are.
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
     response.headers[REQUEST_ID_HEADER] = request_id
-    principal = g.get("principal")
-    record_request(request.method, request.path, route, response.status_code, elapsed, request_id,
-                   principal.name if principal is not None else None)
+    principal = g.get("principal")  # a token's holder, on the API
+    signed_in = g.get("web_user")  # a signed-in person, on the pages
+    who = principal.name if principal is not None else (signed_in.name if signed_in is not None else None)
+    record_request(request.method, request.path, route, response.status_code, elapsed, request_id, who)
     return response
 
 

@@ -2,6 +2,7 @@
 and a resubmitted one, on a copy of the demo for each test (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
@@ -565,3 +566,12 @@ def test_the_workspace_speaks_kyrgyz_and_russian(people, loaded, lang, words):
     assert words in client.get(f"/inbox?lang={lang}").get_data(as_text=True)
     html = client.get(f"{workspace_path(rid)}?lang={lang}").get_data(as_text=True)
     assert f'<html lang="{lang}">' in html
+
+
+def test_a_signed_in_persons_page_request_is_logged_with_their_name(people, capsys):
+    client = people("reviewer1")
+    capsys.readouterr()
+    client.get(f"/inbox{EN}")
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()
+             if '"logger": "policy_ledger.requests"' in line]
+    assert [(line["path"], line["user"], line["status"]) for line in lines] == [("/inbox", "reviewer1", 200)]
