@@ -214,7 +214,8 @@ def _workspace(pid: str, rid: str, user: accounts.User, error: str | None = None
         "web/workspace.html", policy=policy, revision=found, user=user, people=people, reviewers=reviewers,
         redline=redline(against, preview), against=against, in_force=in_force, meanings=MEANINGS, kinds=KINDS,
         error=error, changed_since=changed_since, form_key=new_form_key(), may=may, sections=sections,
-        editing=editing, doing=request.args.get("do", "amend"), now=clock, changes=_change_rows(found["changes"]))
+        editing=editing, doing=request.args.get("do", "amend"), now=clock, changes=_change_rows(found["changes"]),
+        conflicts=_named(found["conflicts"], sections))
     return html, status
 
 
@@ -225,6 +226,17 @@ def _flat(tree: list[dict[str, Any]], depth: int = 0, parent: str | None = None)
         found.append({**section, "depth": depth, "parent_id": parent})
         found += _flat(section.get("children") or [], depth + 1, section["id"])
     return found
+
+
+def _named(section_ids: list[str], sections: list[dict[str, Any]]) -> list[str]:
+    """Name sections as a reader knows them: label and the start of the title or text, then the id."""
+    known = {s["id"]: s for s in sections}
+    names = []
+    for sid in section_ids:
+        s = known.get(sid)
+        words = " ".join(filter(None, (s.get("label"), (s.get("title") or s.get("text") or "")[:50]))) if s else ""
+        names.append(f"«{words}» ({sid})" if words else sid)
+    return names
 
 
 CHANGE_ACTIONS = {"SectionAdded": "section_added", "SectionAmended": "section_amended",

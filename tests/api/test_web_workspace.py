@@ -440,7 +440,9 @@ def test_a_conflict_with_a_newer_version_names_the_sections_on_the_page(app, peo
                      effective_from=datetime.now().date().isoformat(), reason="Бүгүндөн тартып")
     assert published.status_code == 303, alert(published.get_data(as_text=True))
     html = page(rector, workspace_path(stale))
-    assert section in html and "withdraw it and open a new revision" in html
+    banner = re.search(r'<p class="banner" role="status">(.*?)</p>', html, re.S).group(1)
+    assert section in banner and "withdraw it and open a new revision" in banner
+    assert "«" in banner  # named as a reader knows it, not by its id alone
     before = head(app)
     refused = post(rector, html, "/publish", effective_from=datetime.now().date().isoformat(), reason="Бүгүн")
     assert refused.status_code == 409 and section in alert(refused.get_data(as_text=True))
