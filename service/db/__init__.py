@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -69,8 +70,27 @@ def _made_before_migrations(connection: Connection) -> bool:
 
 def _revision_of_unversioned(connection: Connection) -> str:
     # `create_all` made the tables the code declared then: all of today's means head, else the first revision.
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return "head" if not compare_metadata(context, full_metadata()) else INITIAL_REVISION
+    return "head" if not differences(connection) else INITIAL_REVISION
+
+
+def _declared(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Whether a reflected object is the code's to declare (not the full-text engine's, made by migration 0009)."""
+    from projections.search.tables import ENGINE_COLUMNS, ENGINE_INDEXES, ENGINE_TABLE_PREFIX
+    if type_ == "table":
+        return not (name or "").startswith(ENGINE_TABLE_PREFIX)
+    if type_ == "column":
+        return name not in ENGINE_COLUMNS
+    if type_ == "index":
+        return name not in ENGINE_INDEXES
+    return True
+
+
+def differences(connection: Connection) -> list[Any]:
+    """Return how the database's schema differs from what the code declares (Alembic's comparison)."""
+    context = MigrationContext.configure(connection, opts={
+        "compare_type": True, "include_name": _declared,
+        "include_object": lambda obj, name, type_, reflected, compare_to: _declared(name, type_, None)})
+    return list(compare_metadata(context, full_metadata()))
 
 
 def current_revision(connection_or_engine: Connection | Engine) -> str | None:
