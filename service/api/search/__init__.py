@@ -1,0 +1,6 @@
+"""The search resource."""
+from __future__ import annotations
+
+from .views import blp
+
+__all__ = ["blp"]

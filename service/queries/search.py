@@ -1,0 +1,24 @@
+"""Full-text search, shared by the API, the pages and the command line: a page of sections with snippets."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from projections import search
+
+
+def search_page(connection: Connection, text: str, *, at: str, every_version: bool = False,
+                language: str | None = None, policy_id: str | None = None, offset: int = 0,
+                limit: int = 50) -> list[dict[str, Any]]:
+    """Return up to `limit` matching sections from `offset` on, each with a snippet marking the matched words.
+
+    Raises `projections.search.QueryError`, saying why, for a query that cannot be searched for.
+    """
+    query = search.parse(text)
+    found = search.find(connection, query, at=at, every_version=every_version, language=language,
+                        policy_id=policy_id, offset=offset, limit=limit)
+    for item in found:
+        item["snippet"] = search.snippet(item.pop("body"), query)
+        item["versions"] = {"from": item.pop("first_version"), "to": item.pop("last_version")}
+    return found
