@@ -17,7 +17,7 @@ _CONFIGS = ("simple", "russian", "english", "german", "arabic", "french", "turki
 
 _HELD = ("in_force IS NOT NULL AND first_version <= in_force "
          "AND (last_version IS NULL OR last_version >= in_force)")
-_SECTION = """s.row_id, s.policy_id, s.section_id, s.first_version, s.last_version, s.label, s.body,
+_SECTION = """s.row_id, s.policy_id, s.language, s.section_id, s.first_version, s.last_version, s.label, s.body,
     (SELECT v.version FROM search_versions v WHERE v.policy_id = s.policy_id AND v.effective_from <= :at
      ORDER BY v.effective_from DESC, v.version DESC LIMIT 1) AS in_force,
     (SELECT max(v.version) FROM search_versions v WHERE v.policy_id = s.policy_id) AS newest"""
@@ -96,7 +96,8 @@ def find(connection: Connection, query: Query, *, at: str, every_version: bool, 
         ORDER BY m.held DESC, CASE WHEN m.exact THEN 1 ELSE 0 END DESC, m.{better}, m.policy_id, m.row_id
         LIMIT :limit OFFSET :offset"""
     return [{
-        "policy_id": row.policy_id, "title": row.title, "version": row.shown, "in_force": bool(row.held),
+        "policy_id": row.policy_id, "language": row.language, "title": row.title, "version": row.shown,
+        "in_force": bool(row.held),
         "effective_from": row.effective_from, "section_id": row.section_id, "label": row.label,
         "first_version": row.first_version, "last_version": row.last_version or row.newest,
         "exact": bool(row.exact), "body": row.body,

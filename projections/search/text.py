@@ -17,7 +17,11 @@ SNIPPET_WORDS = 32  # words of a section's text a snippet shows around the first
 
 
 class QueryError(ValueError):
-    """A query that cannot be searched for, saying why."""
+    """A query that cannot be searched for, saying why (and in one word, `code`, for pages to say it in theirs)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def fold(text: str) -> str:
@@ -74,11 +78,11 @@ def parse(text: str) -> Query:
     text = unicodedata.normalize("NFC", text.replace("«", '"').replace("»", '"').replace("“", '"')
                                  .replace("”", '"').replace("„", '"'))
     if not text.strip():
-        raise QueryError("the query is empty")
+        raise QueryError("empty", "the query is empty")
     if len(text) > MAX_QUERY:
-        raise QueryError(f"the query is longer than {MAX_QUERY} characters")
+        raise QueryError("too_long", f"the query is longer than {MAX_QUERY} characters")
     if text.count('"') % 2:
-        raise QueryError("the query has an unbalanced quotation mark")
+        raise QueryError("unbalanced", "the query has an unbalanced quotation mark")
     terms: list[Term] = []
     for index, part in enumerate(text.split('"')):
         found = words(part)
@@ -87,9 +91,9 @@ def parse(text: str) -> Query:
         else:
             terms.extend(Term((word,), phrase=False) for word in found)
     if not terms:
-        raise QueryError("the query has no words to search for")
+        raise QueryError("no_words", "the query has no words to search for")
     if len(terms) > MAX_TERMS:
-        raise QueryError(f"the query has more than {MAX_TERMS} words and phrases")
+        raise QueryError("too_many", f"the query has more than {MAX_TERMS} words and phrases")
     return Query(tuple(dict.fromkeys(terms)))
 
 

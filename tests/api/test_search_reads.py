@@ -50,7 +50,8 @@ def test_anyone_finds_sections_of_the_version_in_force_with_their_words_marked(c
     assert body["next_cursor"] is None
     [item] = body["items"]
     assert item == {
-        "policy_id": PID, "title": "ОшМУнун билим берүүнүн сапаты саясаты", "version": 3, "in_force": True,
+        "policy_id": PID, "language": "ky", "title": "ОшМУнун билим берүүнүн сапаты саясаты", "version": 3,
+        "in_force": True,
         "effective_from": "2025-09-01T00:00:00.000000Z", "section_id": three_versions["provision"],
         "label": item["label"], "snippet": item["snippet"], "versions": {"from": 2, "to": 3}, "exact": True}
     assert "<mark>интеграциялоо</mark>" in item["snippet"]

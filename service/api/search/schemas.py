@@ -24,6 +24,7 @@ class HeldIn(Schema):
 
 class SearchItem(Schema):
     policy_id = fields.String()
+    language = fields.String()
     title = fields.String(metadata={"description": "the policy's title in the version shown"})
     version = fields.Integer(metadata={"description": "the version in force, or else the newest that held the text"})
     in_force = fields.Boolean()
