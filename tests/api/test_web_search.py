@@ -35,7 +35,7 @@ def results(html: str) -> list[tuple[str, str]]:
 def test_the_reading_room_has_a_labelled_search_box_in_its_header(client, path):
     html = client.get(path + "?lang=en").get_data(as_text=True)
     header = html.split("</header>")[0]
-    assert re.search(r'<form class="site-search" role="search" aria-label="Search the policies" method="get" '
+    assert re.search(r'<form class="site-search" role="search" aria-label="Search" method="get" '
                      r'action="/search">', header)
     assert '<label for="site-search-q" class="visually-hidden">Search the policies</label>' in header
     assert '<input type="search" id="site-search-q" name="q"' in header
