@@ -6,12 +6,12 @@ import sys
 import time
 from pathlib import Path
 
-from . import appends, machine, peer, pointintime, rebuild, replay, report, web
+from . import appends, machine, peer, pointintime, rebuild, replay, report, search, web
 from .corpus import Corpus
 from .databases import postgres_reason, scratch
 from .figures import Figure
 
-GROUPS = ("appends", "replay", "rebuild", "pit", "http")
+GROUPS = ("appends", "replay", "rebuild", "pit", "http", "search")
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -27,6 +27,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--stream", type=int, default=1000, help="events in the stream that is folded (1,000)")
     parser.add_argument("--reads", type=int, help="point-in-time reads per round (1,000)")
     parser.add_argument("--http-seconds", type=float, help="seconds of load per HTTP run (5)")
+    parser.add_argument("--search-events", type=int,
+                        help="events in the generated log the search figures index (as --events)")
     parser.add_argument("--http-clients", type=int, default=8, help="concurrent HTTP clients (8)")
     parser.add_argument("--seed", type=int, default=20240901, help="the workload's random seed")
     parser.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated subset of {', '.join(GROUPS)}")
@@ -39,11 +41,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     for name, value in (quick if args.quick else normal).items():
         if getattr(args, name) is None:
             setattr(args, name, value)
+    if args.search_events is None:
+        args.search_events = args.events
     args.only = [group.strip() for group in args.only.split(",") if group.strip()]
     unknown = set(args.only) - set(GROUPS)
     if unknown:
         parser.error(f"--only: unknown group {sorted(unknown)[0]!r}; choose from {', '.join(GROUPS)}")
-    for name in ("policies", "events", "appends", "rounds", "stream", "reads", "http_clients"):
+    for name in ("policies", "events", "appends", "rounds", "stream", "reads", "http_clients", "search_events"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     return args
@@ -89,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         if "http" in args.only:
             say(f"HTTP: {args.http_clients} clients × {args.http_seconds:g} s × {args.rounds} rounds per target")
             figures += web.measure(place, clients=args.http_clients, seconds=args.http_seconds, rounds=args.rounds)
+        if "search" in args.only:
+            say(f"search: every version of {args.policies} policies ({args.search_events:,} events) vs a LIKE scan")
+            figures += search.measure(place, corpus, policies=args.policies, events=args.search_events,
+                                      seed=args.seed, rounds=args.rounds, postgres=postgres, say=say)
     record["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     report.write_json(args.output, record, figures)
     print(report.table(figures))

@@ -4,7 +4,10 @@ Pure: no database. The same rules split what is indexed and what is asked, on SQ
 """
 from __future__ import annotations
 
+import re
 import unicodedata
+from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
@@ -24,29 +27,29 @@ class QueryError(ValueError):
         self.code = code
 
 
+_KYRGYZ = re.compile("[үөңәғқұһі]")
+_MARKS = re.compile("[\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"
+                    "\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def fold(text: str) -> str:
     """Return text as a keyboard without Kyrgyz letters or diacritics would type it, in lower case."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_KEYBOARD))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    folded = text.casefold()
+    if _KYRGYZ.search(folded):
+        folded = folded.translate(_KEYBOARD)
+    if unicodedata.is_normalized("NFKD", folded):  # most words: nothing to take apart, nothing to drop
+        return folded
+    return _MARKS.sub("", unicodedata.normalize("NFKD", folded))
 
 
-def _word_char(char: str) -> bool:
-    return unicodedata.category(char)[0] in "LNM"
+# A word: letters, digits and the combining marks written on them (Cyrillic, Hebrew and Arabic among them).
+_WORD = re.compile(r"(?:[^\W_]|[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u05bf-\u05c7\u0610-\u061a"
+                   r"\u064b-\u065f\u0670\u06d6-\u06ed\u0900-\u0903\u093a-\u094f])+")
 
 
 def words(text: str) -> list[str]:
     """Split text into words: runs of letters, digits and marks, in any script (everything else separates)."""
-    found: list[str] = []
-    current: list[str] = []
-    for char in text:
-        if _word_char(char):
-            current.append(char)
-        elif current:
-            found.append("".join(current))
-            current = []
-    if current:
-        found.append("".join(current))
-    return found
+    return _WORD.findall(text)
 
 
 @dataclass(frozen=True)
@@ -97,64 +100,75 @@ def parse(text: str) -> Query:
     return Query(tuple(dict.fromkeys(terms)))
 
 
-def _matches(word: str, term_word: str, exact: bool) -> bool:
-    """Whether a word of the text is one a term's word finds: its prefix, or the same stem."""
-    have, want = (word.casefold(), term_word.casefold()) if exact else (fold(word), fold(term_word))
+def _matches(have: str, want: str) -> bool:
+    """Whether a word of the text (folded or case-folded as the term's word) is one the term's word finds:
+    its prefix, or the same stem."""
     if have.startswith(want):
         return True
+    if have[:4] != want[:4]:
+        return False
     # A stemmer finds `policy` for `policies` and `политика` for `политики`: the same word but its ending.
-    common = 0
-    for a, b in zip(have, want, strict=False):
+    common = 4
+    for a, b in zip(have[4:], want[4:], strict=False):
         if a != b:
             break
         common += 1
-    return common >= 4 and common >= len(want) - 3 and common >= len(have) - 3
+    return common >= len(want) - 3 and common >= len(have) - 3
+
+
+def _forms(text: str, spans: list[tuple[int, int]], form: Callable[[str], str]) -> tuple[str, list[int]] | None:
+    """Return the text in a form (folded, case-folded) and where each word starts in it, when the form keeps
+    every character's place, as it does in nearly every text (None otherwise)."""
+    whole = form(text)
+    return (whole, [start for start, _ in spans]) if len(whole) == len(text) else None
+
+
+def _candidates(text: str, spans: list[tuple[int, int]], form: Callable[[str], str], heads: set[str]) -> list[int]:
+    """Return the words whose form begins as one of the heads (the first letters of a term's first word)."""
+    found = _forms(text, spans, form)
+    if found is None:
+        return [n for n, (start, end) in enumerate(spans) if any(form(text[start:end]).startswith(h) for h in heads)]
+    whole, starts = found
+    pattern = re.compile(r"(?<![^\W_])(?:" + "|".join(re.escape(h) for h in sorted(heads)) + ")")
+    return sorted({bisect_left(starts, match.start()) for match in pattern.finditer(whole)
+                   if bisect_left(starts, match.start()) < len(starts)
+                   and starts[bisect_left(starts, match.start())] == match.start()})
 
 
 def snippet(text: str, query: Query, size: int = SNIPPET_WORDS) -> str:
     """Return HTML: the part of the text around its first match, every matched word in `<mark>`, the rest escaped."""
-    tokens: list[tuple[str, bool]] = []  # (piece, is a word)
-    current: list[str] = []
-    other: list[str] = []
-    for char in text:
-        if _word_char(char):
-            if other:
-                tokens.append(("".join(other), False))
-                other = []
-            current.append(char)
-        else:
-            if current:
-                tokens.append(("".join(current), True))
-                current = []
-            other.append(char)
-    if current:
-        tokens.append(("".join(current), True))
-    if other:
-        tokens.append(("".join(other), False))
-    word_at = [i for i, (_, is_word) in enumerate(tokens) if is_word]
-    marked = _marked(tokens, word_at, query)
-    first = next((n for n, i in enumerate(word_at) if i in marked), 0)
-    start_word = max(0, first - size // 4)
-    end_word = min(len(word_at), start_word + size)
-    start_word = max(0, end_word - size)
-    start = word_at[start_word] if start_word > 0 else 0
-    end = word_at[end_word - 1] + 1 if end_word < len(word_at) else len(tokens)
+    spans = [match.span() for match in _WORD.finditer(text)]
+    marked: set[int] = set()
+    for exact in (False, True):
+        terms = [term for term in query.terms if term.exact == exact]
+        if not terms:
+            continue
+        form: Callable[[str], str] = str.casefold if exact else fold
+        wanted = [[w.casefold() for w in term.words] if exact else list(term.folded) for term in terms]
+        forms: dict[int, str] = {}
+
+        def word(n: int, form: Callable[[str], str] = form, forms: dict[int, str] = forms) -> str:
+            if n not in forms:
+                forms[n] = form(text[spans[n][0]:spans[n][1]])
+            return forms[n]
+
+        for n in _candidates(text, spans, form, {words[0][:4] for words in wanted}):
+            for term_words in wanted:
+                span = len(term_words)
+                if n + span <= len(spans) and all(_matches(word(n + k), term_words[k]) for k in range(span)):
+                    marked.update(range(n, n + span))
+    first = min(marked, default=0)
+    start_word = max(0, min(first - size // 4, len(spans) - size))
+    end_word = min(len(spans), start_word + size)
     pieces = ["…"] if start_word > 0 else []
-    for i in range(start, end):
-        piece = escape(tokens[i][0], quote=False)
-        pieces.append(f"<mark>{piece}</mark>" if i in marked else piece)
-    if end_word < len(word_at):
+    cursor = spans[start_word][0] if start_word > 0 else 0
+    stop = spans[end_word - 1][1] if end_word < len(spans) else len(text)
+    for n in sorted(m for m in marked if start_word <= m < end_word):
+        start, end = spans[n]
+        pieces.append(escape(text[cursor:start], quote=False))
+        pieces.append(f"<mark>{escape(text[start:end], quote=False)}</mark>")
+        cursor = end
+    pieces.append(escape(text[cursor:stop], quote=False))
+    if end_word < len(spans):
         pieces.append("…")
     return "".join(pieces).strip()
-
-
-def _marked(tokens: list[tuple[str, bool]], word_at: list[int], query: Query) -> set[int]:
-    """Return the token indexes of the words the query matched: each word of a term, every phrase in full."""
-    marked: set[int] = set()
-    for term in query.terms:
-        exact = term.exact
-        span = len(term.words)
-        for n in range(len(word_at) - span + 1):
-            if all(_matches(tokens[word_at[n + k]][0], term.words[k], exact) for k in range(span)):
-                marked.update(word_at[n:n + span])
-    return marked
