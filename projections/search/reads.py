@@ -15,12 +15,14 @@ from .text import Query
 # PostgreSQL: every word is looked up as written and as each stemmer indexing some language stems it.
 _CONFIGS = ("simple", "russian", "english", "german", "arabic", "french", "turkish")
 
-_HELD = ("in_force IS NOT NULL AND first_version <= in_force "
-         "AND (last_version IS NULL OR last_version >= in_force)")
-_SECTION = """s.row_id, s.policy_id, s.language, s.section_id, s.first_version, s.last_version, s.label, s.body,
-    (SELECT v.version FROM search_versions v WHERE v.policy_id = s.policy_id AND v.effective_from <= :at
+# Each policy's version in force at :at and its newest version: one short descent of an index per policy.
+_POLICIES = """SELECT p.policy_id,
+    (SELECT v.version FROM search_versions v WHERE v.policy_id = p.policy_id AND v.effective_from <= :at
      ORDER BY v.effective_from DESC, v.version DESC LIMIT 1) AS in_force,
-    (SELECT max(v.version) FROM search_versions v WHERE v.policy_id = s.policy_id) AS newest"""
+    (SELECT max(v.version) FROM search_versions v WHERE v.policy_id = p.policy_id) AS newest
+    FROM search_policies p"""
+_HELD = ("CASE WHEN p.in_force IS NOT NULL AND s.first_version <= p.in_force "
+         "AND (s.last_version IS NULL OR s.last_version >= p.in_force) THEN 1 ELSE 0 END")
 
 
 def _fts_phrase(words: tuple[str, ...], prefix: bool) -> str:
@@ -71,30 +73,39 @@ def find(connection: Connection, query: Query, *, at: str, every_version: bool, 
     if policy_id is not None:
         filters += " AND s.policy_id = :policy_id"
         params["policy_id"] = policy_id
+    policies = _POLICIES + (" WHERE p.policy_id = :policy_id" if policy_id is not None else "")
     if connection.dialect.name == "postgresql":
-        matched = f"""SELECT {_SECTION}, ts_rank(s.search_vector, q.query) AS score, s.search_vector @@ q.exact AS exact
+        matches = f"""SELECT s.row_id, s.policy_id, s.first_version, s.last_version,
+                             ts_rank(s.search_vector, q.query) AS score,
+                             CASE WHEN s.search_vector @@ q.exact THEN 1 ELSE 0 END AS exact
             FROM search_sections s, (SELECT {_tsquery(query, True, params, 'q')} AS query,
                                             {_tsquery(query, False, params, 'e')} AS exact) q
             WHERE s.search_vector @@ q.query{filters}"""
         better = "score DESC"
     else:
         params["match"], params["exact"] = _fts(query, True), _fts(query, False)
-        matched = f"""SELECT {_SECTION}, hits.score,
-                             s.row_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :exact) AS exact
+        matches = f"""SELECT s.row_id, s.policy_id, s.first_version, s.last_version, hits.score,
+                             CASE WHEN s.row_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :exact)
+                                  THEN 1 ELSE 0 END AS exact
             FROM (SELECT rowid AS row_id, bm25(search_fts, 4.0, 1.0) AS score
                   FROM search_fts WHERE search_fts MATCH :match) hits
             JOIN search_sections s ON s.row_id = hits.row_id
             WHERE 1 = 1{filters}"""
         better = "score ASC"
-    held = f"CASE WHEN {_HELD} THEN 1 ELSE 0 END"
-    statement = f"""SELECT m.*, v.title, v.effective_from FROM (
-            SELECT found.*, {held} AS held,
-                   CASE WHEN {_HELD} THEN in_force ELSE COALESCE(last_version, newest) END AS shown
-            FROM ({matched}) found) m
-        JOIN search_versions v ON v.policy_id = m.policy_id AND v.version = m.shown
-        {"" if every_version else "WHERE m.held = 1"}
-        ORDER BY m.held DESC, CASE WHEN m.exact THEN 1 ELSE 0 END DESC, m.{better}, m.policy_id, m.row_id
-        LIMIT :limit OFFSET :offset"""
+    # Ranked on the few columns ranking needs; the page's texts and titles are read for its rows only.
+    order = f"held DESC, {{t}}exact DESC, {{t}}{better}, {{t}}policy_id, {{t}}row_id"
+    statement = f"""WITH policies AS ({policies}),
+        ranked AS (
+            SELECT s.row_id, s.policy_id, s.first_version, s.last_version, s.score, s.exact, p.newest,
+                   {_HELD} AS held,
+                   CASE WHEN {_HELD} = 1 THEN p.in_force ELSE COALESCE(s.last_version, p.newest) END AS shown
+            FROM ({matches}) s JOIN policies p ON p.policy_id = s.policy_id
+            {"" if every_version else f"WHERE {_HELD} = 1"}
+            ORDER BY {order.format(t="s.")} LIMIT :limit OFFSET :offset)
+        SELECT r.*, t.section_id, t.label, t.body, t.language, v.title, v.effective_from
+        FROM ranked r JOIN search_sections t ON t.row_id = r.row_id
+        JOIN search_versions v ON v.policy_id = r.policy_id AND v.version = r.shown
+        ORDER BY {order.format(t="r.")}"""
     return [{
         "policy_id": row.policy_id, "language": row.language, "title": row.title, "version": row.shown,
         "in_force": bool(row.held),
