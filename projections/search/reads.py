@@ -1,8 +1,11 @@
 """Reads of the search read model: sections matching a query, in force at a time or in any version, ranked.
 
 Matched by the database's engine (SQLite FTS5, PostgreSQL full-text search), never by scanning the text.
-Ranked: in any version, the sections the versions in force hold come first; then sections matching every
-word as written (ү as ү) before those matching only as folded (у typed for ү); then the engine's relevance.
+Ranked in tiers: the sections the versions in force hold (with every version asked for, the others after
+them); within those, sections matching every word as written (ү as ү) before those matching only as folded
+(у typed for ү); within a tier, the newest text first. Each tier is read in the engine's own order of row ids
+(a row's id grows with its publication's place in the log), so a page stops reading once it has its rows:
+a common word costs what a rare one does, however many sections hold it.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from .text import Query
 
 # PostgreSQL: every word is looked up as written and as each stemmer indexing some language stems it.
 _CONFIGS = ("simple", "russian", "english", "german", "arabic", "french", "turkish")
+TIER = 1_000_000_000  # a position in the ranked list: its tier times this, plus its place in the tier
 
 # Each policy's version in force at :at and its newest version: one short descent of an index per policy.
 _POLICIES = """SELECT p.policy_id,
@@ -23,21 +27,22 @@ _POLICIES = """SELECT p.policy_id,
     FROM search_policies p"""
 _HELD = ("CASE WHEN p.in_force IS NOT NULL AND s.first_version <= p.in_force "
          "AND (s.last_version IS NULL OR s.last_version >= p.in_force) THEN 1 ELSE 0 END")
+_SHOWN = f"CASE WHEN {_HELD} = 1 THEN p.in_force ELSE COALESCE(s.last_version, p.newest) END"
 
 
 def _fts_phrase(words: tuple[str, ...], prefix: bool) -> str:
     return '"' + " ".join(words) + '"' + ("*" if prefix else "")
 
 
-def _fts(query: Query, folded: bool) -> str:
-    """Return an FTS5 MATCH string: each term in the body as written, or (without letters folding would lose,
-    and when asked) in the folded body too; every term must match."""
+def _fts(query: Query, every_form: bool) -> str:
+    """Return an FTS5 MATCH string, every term required: each as written in the body, or (`every_form`, for
+    a term without letters folding would lose) in the folded body, which holds every form folded."""
     parts = []
     for term in query.terms:
-        written = f"body : {_fts_phrase(term.words, not term.phrase)}"
-        if folded and not term.exact:
-            written = f"({written} OR folded : {_fts_phrase(term.folded, not term.phrase)})"
-        parts.append(written)
+        if every_form and not term.exact:
+            parts.append(f"folded : {_fts_phrase(term.folded, not term.phrase)}")
+        else:
+            parts.append(f"body : {_fts_phrase(term.words, not term.phrase)}")
     return " AND ".join(parts)
 
 
@@ -46,26 +51,48 @@ def _tsquery_text(words: tuple[str, ...], phrase: bool, weight: str) -> str:
     return " <-> ".join(f"'{word}':{mark}" for word in words)
 
 
-def _tsquery(query: Query, folded: bool, params: dict[str, Any], prefix: str) -> str:
-    """Return SQL building a tsquery: each term as any stemmer reads it (weight A: the body), or (as in `_fts`)
-    folded (weight D); parameters are added to `params`."""
-    terms = []
+def _tsqueries(connection: Connection, query: Query) -> tuple[str, str]:
+    """Return two tsqueries, as text, every term required: each term as any stemmer reads it in the body
+    (weight A), and (the first) also anywhere, folded text included, for a term without letters folding would
+    lose (as in `_fts`). The folded text never holds a letter an exact term has, so such a term needs no weight,
+    and a query without weights needs no second look at the rows the GIN index found. Each term's readings
+    are asked of PostgreSQL once and their repeats dropped: most stemmers leave most words as they are."""
+    asked: list[str] = []
+    params: dict[str, Any] = {}
     for n, term in enumerate(query.terms):
-        name = f"{prefix}{n}"
-        params[name] = _tsquery_text(term.words, term.phrase, "A")
-        alternatives = [f"to_tsquery('{config}'::regconfig, :{name})" for config in _CONFIGS]
-        if folded and not term.exact:
-            params[f"{name}f"] = _tsquery_text(term.folded, term.phrase, "D")
-            alternatives.append(f"to_tsquery('simple'::regconfig, :{name}f)")
-        terms.append("(" + " || ".join(alternatives) + ")")
-    return " && ".join(terms)
+        params[f"w{n}"] = _tsquery_text(term.words, term.phrase, "" if term.exact else "A")
+        params[f"a{n}"] = _tsquery_text(term.words, term.phrase, "")
+        asked += [f"to_tsquery('{config}'::regconfig, :{kind}{n})::text" for kind in "wa" for config in _CONFIGS]
+        params[f"f{n}"] = _tsquery_text(term.folded, term.phrase, "")
+        asked.append(f"to_tsquery('simple'::regconfig, :f{n})::text")
+    answers = iter(connection.execute(text("SELECT " + ", ".join(asked)), params).one())
+    every, written = [], []
+    for term in query.terms:
+        as_written = [next(answers) for _ in _CONFIGS]
+        anywhere = [next(answers) for _ in _CONFIGS]
+        folded = next(answers)
+        written.append(_any(as_written))
+        every.append(_any(as_written if term.exact else [*anywhere, folded]))
+    return " & ".join(every), " & ".join(written)
+
+
+def _any(readings: list[str]) -> str:
+    return "(" + " | ".join(f"({reading})" for reading in dict.fromkeys(r for r in readings if r)) + ")"
+
+
+def _tiers(query: Query, every_version: bool) -> list[tuple[int, bool]]:
+    """Return the ranked list's tiers in order: (held by the version in force, matched as written)."""
+    folded = any(not term.exact for term in query.terms)
+    return [(held, exact) for held in ((1, 0) if every_version else (1,)) for exact in (True, False)
+            if exact or folded]
 
 
 def find(connection: Connection, query: Query, *, at: str, every_version: bool, language: str | None = None,
-         policy_id: str | None = None, offset: int = 0, limit: int = 50) -> list[dict[str, Any]]:
-    """Return up to `limit` matching sections from `offset` on, ranked; each with the version it is shown in,
-    whether that version is in force at `at`, and the versions that held its text."""
-    params: dict[str, Any] = {"at": at, "limit": limit, "offset": offset}
+         policy_id: str | None = None, position: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int | None]:
+    """Return up to `limit` matching sections from a position in the ranked list on, and the position after
+    them (None at the end); each with the version it is shown in, whether that version is in force at `at`,
+    and the versions that held its text."""
+    params: dict[str, Any] = {"at": at}
     filters = ""
     if language is not None:
         filters += " AND s.language = :language"
@@ -75,41 +102,38 @@ def find(connection: Connection, query: Query, *, at: str, every_version: bool, 
         params["policy_id"] = policy_id
     policies = _POLICIES + (" WHERE p.policy_id = :policy_id" if policy_id is not None else "")
     if connection.dialect.name == "postgresql":
-        matches = f"""SELECT s.row_id, s.policy_id, s.first_version, s.last_version,
-                             ts_rank(s.search_vector, q.query) AS score,
-                             CASE WHEN s.search_vector @@ q.exact THEN 1 ELSE 0 END AS exact
-            FROM search_sections s, (SELECT {_tsquery(query, True, params, 'q')} AS query,
-                                            {_tsquery(query, False, params, 'e')} AS exact) q
-            WHERE s.search_vector @@ q.query{filters}"""
-        better = "score DESC"
+        params["every"], params["written"] = _tsqueries(connection, query)
+        matching = {True: "s.search_vector @@ CAST(:written AS tsquery)",
+                    False: "s.search_vector @@ CAST(:every AS tsquery) AND NOT s.search_vector @@ "
+                           "CAST(:written AS tsquery)"}
+        source, order = "search_sections s", "s.row_id DESC"
     else:
-        params["match"], params["exact"] = _fts(query, True), _fts(query, False)
-        matches = f"""SELECT s.row_id, s.policy_id, s.first_version, s.last_version, hits.score,
-                             CASE WHEN s.row_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :exact)
-                                  THEN 1 ELSE 0 END AS exact
-            FROM (SELECT rowid AS row_id, bm25(search_fts, 4.0, 1.0) AS score
-                  FROM search_fts WHERE search_fts MATCH :match) hits
-            JOIN search_sections s ON s.row_id = hits.row_id
-            WHERE 1 = 1{filters}"""
-        better = "score ASC"
-    # Ranked on the few columns ranking needs; the page's texts and titles are read for its rows only.
-    order = f"held DESC, {{t}}exact DESC, {{t}}{better}, {{t}}policy_id, {{t}}row_id"
-    statement = f"""WITH policies AS ({policies}),
-        ranked AS (
-            SELECT s.row_id, s.policy_id, s.first_version, s.last_version, s.score, s.exact, p.newest,
-                   {_HELD} AS held,
-                   CASE WHEN {_HELD} = 1 THEN p.in_force ELSE COALESCE(s.last_version, p.newest) END AS shown
-            FROM ({matches}) s JOIN policies p ON p.policy_id = s.policy_id
-            {"" if every_version else f"WHERE {_HELD} = 1"}
-            ORDER BY {order.format(t="s.")} LIMIT :limit OFFSET :offset)
-        SELECT r.*, t.section_id, t.label, t.body, t.language, v.title, v.effective_from
-        FROM ranked r JOIN search_sections t ON t.row_id = r.row_id
-        JOIN search_versions v ON v.policy_id = r.policy_id AND v.version = r.shown
-        ORDER BY {order.format(t="r.")}"""
+        params["written"] = _fts(query, False)
+        params["folded_only"] = f"({_fts(query, True)}) NOT ({params['written']})"
+        matching = {True: "search_fts MATCH :written", False: "search_fts MATCH :folded_only"}
+        source, order = "search_fts f JOIN search_sections s ON s.row_id = f.rowid", "f.rowid DESC"
+    found: list[tuple[int, Any]] = []
+    tiers = _tiers(query, every_version)
+    first_tier, skip = divmod(position, TIER)
+    for index, (held, exact) in enumerate(tiers):
+        if index < first_tier:
+            continue
+        start = skip if index == first_tier else 0
+        statement = f"""WITH policies AS MATERIALIZED ({policies})
+            SELECT s.row_id, s.policy_id, s.section_id, s.first_version, s.last_version, s.label, s.body,
+                   s.language, p.newest, {_SHOWN} AS shown, v.title, v.effective_from
+            FROM {source} JOIN policies p ON p.policy_id = s.policy_id
+            JOIN search_versions v ON v.policy_id = s.policy_id AND v.version = {_SHOWN}
+            WHERE {matching[exact]} AND {_HELD} = {held}{filters}
+            ORDER BY {order} LIMIT {limit + 1 - len(found)} OFFSET {start}"""
+        rows = connection.execute(text(statement), params).all()
+        found += [(index * TIER + start + n, (row, held, exact)) for n, row in enumerate(rows)]
+        if len(found) > limit:
+            break
+    following = found[limit][0] if len(found) > limit else None
     return [{
         "policy_id": row.policy_id, "language": row.language, "title": row.title, "version": row.shown,
-        "in_force": bool(row.held),
-        "effective_from": row.effective_from, "section_id": row.section_id, "label": row.label,
-        "first_version": row.first_version, "last_version": row.last_version or row.newest,
-        "exact": bool(row.exact), "body": row.body,
-    } for row in connection.execute(text(statement), params)]
+        "in_force": bool(held), "effective_from": row.effective_from, "section_id": row.section_id,
+        "label": row.label, "first_version": row.first_version, "last_version": row.last_version or row.newest,
+        "exact": exact, "body": row.body,
+    } for _, (row, held, exact) in found[:limit]], following

@@ -39,7 +39,7 @@ def search_command(query: str, every_version: bool, language: str | None, policy
     _require_schema(engine)
     try:
         with read_transaction(engine) as connection:
-            found = search_page(connection, query, at=format_time(services().store.clock()),
+            found, _ = search_page(connection, query, at=format_time(services().store.clock()),
                                 every_version=every_version, language=language, policy_id=policy_id,
                                 limit=limit)
     except QueryError as error:

@@ -17,7 +17,6 @@ from .workspace import STAFF_ROLES
 
 finding = Blueprint("finding", __name__, template_folder="templates")
 RESULTS_PAGE = 20
-MAX_FROM = 10_000
 
 
 def _problem(error: QueryError) -> str:
@@ -44,19 +43,17 @@ def search() -> Response:
     if policy is not None and not PATH_ID.fullmatch(policy):
         policy = None
     start = request.args.get("from", "0")
-    offset = min(int(start), MAX_FROM) if start.isdigit() else 0
-    results, error = None, None
+    position = int(start) if start.isdigit() and len(start) < 16 else 0
+    results, following, error = None, None, None
     if text is not None:
         try:
             with queries.snapshot() as connection:
-                results = search_page(connection, text, at=now(), every_version=every_version, policy_id=policy,
-                                      offset=offset, limit=RESULTS_PAGE + 1)
+                results, following = search_page(connection, text, at=now(), every_version=every_version,
+                                                  policy_id=policy, position=position, limit=RESULTS_PAGE)
         except QueryError as refused:
             error = _problem(refused)
-    more = results is not None and len(results) > RESULTS_PAGE
-    html = render_template("web/search.html", q=text or "", results=None if results is None else results[:RESULTS_PAGE],
-                           error=error, every_version=every_version, staff=user is not None and
-                           user.principal.has(*STAFF_ROLES), policy=policy, offset=offset,
-                           next_from=offset + RESULTS_PAGE if more else None)
+    html = render_template("web/search.html", q=text or "", results=results, error=error,
+                           every_version=every_version, staff=user is not None and user.principal.has(*STAFF_ROLES),
+                           policy=policy, next_from=following)
     conditional(FROM_BODY, STAFF if every_version else _cache_control(REVALIDATE))
     return Response(html, status=400 if error else 200, mimetype="text/html")

@@ -33,15 +33,13 @@ class Search(MethodView):
         every_version = args["scope"] == "all"
         if every_version:
             require(*ROLES)
-        offset = args.get("cursor", 0)
+        position = args.get("cursor", 0)
         try:
             with reading() as connection:
-                found = search_page(connection, args["q"], at=now(), every_version=every_version,
-                                    language=args.get("language"), policy_id=args.get("policy"),
-                                    offset=offset, limit=args["limit"] + 1)
+                found, following = search_page(connection, args["q"], at=now(), every_version=every_version,
+                                               language=args.get("language"), policy_id=args.get("policy"),
+                                               position=position, limit=args["limit"])
         except QueryError as error:
             raise refusal(BadRequest, str(error), messages={"query": {"q": [str(error)]}}) from None
         conditional(FROM_BODY, STAFF if every_version else common.public(REVALIDATE))
-        more = len(found) > args["limit"]
-        return {"items": found[:args["limit"]],
-                "next_cursor": encode_cursor(offset + args["limit"]) if more else None}
+        return {"items": found, "next_cursor": None if following is None else encode_cursor(following)}
