@@ -6,12 +6,12 @@ import sys
 import time
 from pathlib import Path
 
-from . import appends, machine, peer, pointintime, rebuild, replay, report, web
+from . import appends, diffs, machine, peer, pointintime, rebuild, replay, report, web
 from .corpus import Corpus
 from .databases import postgres_reason, scratch
 from .figures import Figure
 
-GROUPS = ("appends", "replay", "rebuild", "pit", "http")
+GROUPS = ("appends", "replay", "rebuild", "pit", "http", "diff")
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         if "http" in args.only:
             say(f"HTTP: {args.http_clients} clients × {args.http_seconds:g} s × {args.rounds} rounds per target")
             figures += web.measure(place, clients=args.http_clients, seconds=args.http_seconds, rounds=args.rounds)
+        if "diff" in args.only:
+            pairs = 6 if args.quick else 60
+            say(f"word diff: {pairs} pairs of 100,000-character sections")
+            figures += diffs.measure(corpus, pairs=pairs, seed=args.seed)
     record["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     report.write_json(args.output, record, figures)
     print(report.table(figures))

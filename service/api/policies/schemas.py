@@ -248,6 +248,10 @@ class SectionAmendment(Schema):
     section_id = fields.String()
     changed = fields.List(fields.String(metadata={"enum": ["text", "title", "label"]}))
     text = fields.List(fields.Nested(Segment), metadata={"description": "word-level diff of the text"})
+    compared = fields.String(metadata={
+        "enum": ["words", "whole"],
+        "description": "`whole` when the texts were too long to compare word by word: `text` is then one "
+                       "deletion of the old text and one insertion of the new"})
     title = fields.Nested(TitleChange, allow_none=True)
     label = fields.Nested(LabelChange, allow_none=True)
 
