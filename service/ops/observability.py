@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Blueprint, Flask, Response, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -28,6 +29,9 @@ from events.store.signals import appended
 from events.store.tables import events as events_table
 from projections.catalog import policies
 from service.bootstrap import services
+from service.evidence import verification
+from service.evidence.checkpoints import signing_key
+from service.evidence.verification import Verification
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
@@ -141,18 +145,23 @@ def _rolled_back(connection: Connection) -> None:
 
 # ---- the chain ---------------------------------------------------------------------------------
 
-def record_verification(result: VerifyResult) -> None:
+def record_verification(result: VerifyResult | Verification) -> None:
     """Count a verification's outcome and keep how many events it checked."""
     VERIFICATIONS.labels("ok" if result.ok else "broken").inc()
     EVENTS_VERIFIED.set(result.events_checked)
     VERIFIED_AT.set(time.time())
 
 
-def verify(store: EventStore, progress: Callable[[int], None] | None = None) -> VerifyResult:
-    """Walk the hash chain (EventStore.verify) and record the outcome in the metrics."""
-    result = store.verify(progress=progress)
+def verify(store: EventStore, progress: Callable[[int], None] | None = None) -> Verification:
+    """Walk the hash chain, hold every signed checkpoint against it, and record the outcome in the metrics."""
+    result = verification.verify(store, _public_keys, progress=progress)
     record_verification(result)
     return result
+
+
+def _public_keys() -> dict[str, Ed25519PublicKey]:
+    key = signing_key()
+    return {key.key_id: key.private.public_key()}
 
 
 # ---- /metrics ----------------------------------------------------------------------------------
