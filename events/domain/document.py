@@ -50,7 +50,7 @@ class Document:
     keeps a document that others read (a published version) hands out `copy()`s to change.
     """
 
-    __slots__ = ("children", "parents", "sections", "title")
+    __slots__ = ("characters", "children", "parents", "sections", "title")
 
     def __init__(self, title: str, sections: dict[str, Section] | None = None,
                  children: dict[str | None, list[str]] | None = None,
@@ -59,6 +59,8 @@ class Document:
         self.sections: dict[str, Section] = sections if sections is not None else {}
         self.children: dict[str | None, list[str]] = children if children is not None else {None: []}
         self.parents: dict[str, str | None] = parents if parents is not None else {}
+        # Characters of every section's text, title and label, kept as sections change, for the limits.
+        self.characters = sum(map(_characters, self.sections.values()))
 
     @classmethod
     def empty(cls, title: str) -> Document:
@@ -146,12 +148,14 @@ class Document:
         validate_section_fields(section.kind, section.label, section.title, section.text)
         self._check_anchor(parent_id, after_id)
         self.sections[section.id] = section
+        self.characters += _characters(section)
         self._insert(parent_id, after_id, section.id)
 
     def _amend(self, section_id: str, *, text: str, title: str | None, label: str | None) -> None:
         old = self.require(section_id)
         validate_section_fields(old.kind, label, title, text)
-        self.sections[section_id] = Section(id=old.id, kind=old.kind, label=label, title=title, text=text)
+        new = self.sections[section_id] = Section(id=old.id, kind=old.kind, label=label, title=title, text=text)
+        self.characters += _characters(new) - _characters(old)
 
     def _move(self, section_id: str, parent_id: str | None, after_id: str | None) -> None:
         self.require(section_id)
@@ -170,7 +174,7 @@ class Document:
         if not self.children[parent] and parent is not None:
             del self.children[parent]
         for sid in gone:
-            del self.sections[sid]
+            self.characters -= _characters(self.sections.pop(sid))
             del self.parents[sid]
             self.children.pop(sid, None)
 
@@ -262,6 +266,10 @@ class Document:
 
         place(sections, None)
         return cls(title, by_id, children, parents)
+
+
+def _characters(section: Section) -> int:
+    return len(section.text) + len(section.title or "") + len(section.label or "")
 
 
 def validate_section_fields(kind: str, label: str | None, title: str | None, text: str) -> None:
