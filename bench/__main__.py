@@ -6,12 +6,12 @@ import sys
 import time
 from pathlib import Path
 
-from . import appends, diffs, machine, peer, pointintime, rebuild, replay, report, web
+from . import appends, diffs, large, machine, peer, pointintime, rebuild, replay, report, web
 from .corpus import Corpus
 from .databases import postgres_reason, scratch
 from .figures import Figure
 
-GROUPS = ("appends", "replay", "rebuild", "pit", "http", "diff")
+GROUPS = ("appends", "replay", "rebuild", "pit", "http", "diff", "large")
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -93,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
             pairs = 6 if args.quick else 60
             say(f"word diff: {pairs} pairs of 100,000-character sections")
             figures += diffs.measure(corpus, pairs=pairs, seed=args.seed)
+        if "large" in args.only:
+            size = 2_000 if args.quick else 20_000
+            say(f"large documents: {size:,} sections against 200, SQLite and PostgreSQL")
+            figures += large.measure(place, size=size, small=200, rounds=max(5, 4 * args.rounds), postgres=postgres)
     record["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     report.write_json(args.output, record, figures)
     print(report.table(figures))
