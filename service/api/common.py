@@ -227,7 +227,7 @@ IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "sc
 IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
             "description": "the ETag of the last read of this policy or revision: 412 and nothing written when stale"}
 IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
-                   "schema": {"type": "string", "maxLength": 200},
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 200},
                    "description": "a retry with the same key and body gets the first answer and writes nothing"}
 WRITE_HEADERS = (IF_MATCH, IDEMPOTENCY_KEY)
 PROBLEMS = {
