@@ -6,12 +6,12 @@ import sys
 import time
 from pathlib import Path
 
-from . import appends, machine, peer, pointintime, rebuild, replay, report, search, web
+from . import appends, diffs, large, machine, peer, pointintime, rebuild, replay, report, search, web
 from .corpus import Corpus
 from .databases import postgres_reason, scratch
 from .figures import Figure
 
-GROUPS = ("appends", "replay", "rebuild", "pit", "http", "search")
+GROUPS = ("appends", "replay", "rebuild", "pit", "http", "search", "diff", "large")
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -97,6 +97,14 @@ def main(argv: list[str] | None = None) -> int:
             say(f"search: every version of {args.policies} policies ({args.search_events:,} events) vs a LIKE scan")
             figures += search.measure(place, corpus, policies=args.policies, events=args.search_events,
                                       seed=args.seed, rounds=args.rounds, postgres=postgres, say=say)
+        if "diff" in args.only:
+            pairs = 6 if args.quick else 60
+            say(f"word diff: {pairs} pairs of 100,000-character sections")
+            figures += diffs.measure(corpus, pairs=pairs, seed=args.seed)
+        if "large" in args.only:
+            size = 2_000 if args.quick else 20_000
+            say(f"large documents: {size:,} sections against 200, SQLite and PostgreSQL")
+            figures += large.measure(place, size=size, small=200, rounds=max(5, 4 * args.rounds), postgres=postgres)
     record["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     report.write_json(args.output, record, figures)
     print(report.table(figures))

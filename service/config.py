@@ -24,6 +24,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "INSTITUTION": ("Ош мамлекеттик университети", str),
     "SESSION_KEY_FILE": (None, str),
     "SECURE_COOKIES": (False, _flag),
+    "METRICS": ("local", str),  # who may read /metrics: local (loopback only), token (admin, auditor), open, off
 }
 
 

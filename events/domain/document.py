@@ -50,7 +50,7 @@ class Document:
     keeps a document that others read (a published version) hands out `copy()`s to change.
     """
 
-    __slots__ = ("children", "parents", "sections", "title")
+    __slots__ = ("_encoded", "characters", "children", "parents", "sections", "title")
 
     def __init__(self, title: str, sections: dict[str, Section] | None = None,
                  children: dict[str | None, list[str]] | None = None,
@@ -59,6 +59,12 @@ class Document:
         self.sections: dict[str, Section] = sections if sections is not None else {}
         self.children: dict[str | None, list[str]] = children if children is not None else {None: []}
         self.parents: dict[str, str | None] = parents if parents is not None else {}
+        # Characters of every section's text, title and label, kept as sections change, for the limits.
+        self.characters = sum(map(_characters, self.sections.values()))
+        # Each section's entry in canonical JSON (its members and its subtree), kept until it or a section below
+        # it changes: hashing a long document again after one change encodes that section and its ancestors, and
+        # joins the bytes of their siblings.
+        self._encoded: dict[str, bytes] = {}
 
     @classmethod
     def empty(cls, title: str) -> Document:
@@ -67,8 +73,10 @@ class Document:
 
     def copy(self) -> Document:
         """Return a document equal to this one that can change without changing it."""
-        return Document(self.title, dict(self.sections), {k: list(v) for k, v in self.children.items()},
-                        dict(self.parents))
+        document = Document(self.title, dict(self.sections), {k: list(v) for k, v in self.children.items()},
+                            dict(self.parents))
+        document._encoded = dict(self._encoded)
+        return document
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Document):
@@ -135,7 +143,14 @@ class Document:
             if self.parents.get(after_id) != parent_id:
                 raise InvalidInput(f"section {after_id!r} is not a child of the given parent", field="after_id")
 
+    def _changed_under(self, parent_id: str | None) -> None:
+        # The parent's children changed, so its entry did, and every ancestor's.
+        while parent_id is not None:
+            self._encoded.pop(parent_id, None)
+            parent_id = self.parents[parent_id]
+
     def _insert(self, parent_id: str | None, after_id: str | None, section_id: str) -> None:
+        self._changed_under(parent_id)
         siblings = self.children.setdefault(parent_id, [])
         siblings.insert(0 if after_id is None else siblings.index(after_id) + 1, section_id)
         self.parents[section_id] = parent_id
@@ -146,17 +161,22 @@ class Document:
         validate_section_fields(section.kind, section.label, section.title, section.text)
         self._check_anchor(parent_id, after_id)
         self.sections[section.id] = section
+        self.characters += _characters(section)
         self._insert(parent_id, after_id, section.id)
 
     def _amend(self, section_id: str, *, text: str, title: str | None, label: str | None) -> None:
         old = self.require(section_id)
         validate_section_fields(old.kind, label, title, text)
-        self.sections[section_id] = Section(id=old.id, kind=old.kind, label=label, title=title, text=text)
+        new = self.sections[section_id] = Section(id=old.id, kind=old.kind, label=label, title=title, text=text)
+        self.characters += _characters(new) - _characters(old)
+        self._encoded.pop(section_id, None)
+        self._changed_under(self.parents[section_id])
 
     def _move(self, section_id: str, parent_id: str | None, after_id: str | None) -> None:
         self.require(section_id)
         self._check_anchor(parent_id, after_id, moving=section_id)
         old_parent = self.parents[section_id]
+        self._changed_under(old_parent)
         self.children[old_parent].remove(section_id)
         if not self.children[old_parent] and old_parent is not None:
             del self.children[old_parent]
@@ -166,11 +186,13 @@ class Document:
         self.require(section_id)
         gone = [section_id, *self.descendants(section_id)]
         parent = self.parents[section_id]
+        self._changed_under(parent)
         self.children[parent].remove(section_id)
         if not self.children[parent] and parent is not None:
             del self.children[parent]
         for sid in gone:
-            del self.sections[sid]
+            self._encoded.pop(sid, None)
+            self.characters -= _characters(self.sections.pop(sid))
             del self.parents[sid]
             self.children.pop(sid, None)
 
@@ -203,20 +225,20 @@ class Document:
         return b"".join(pieces).decode("utf-8")
 
     def _encode(self, parent_id: str | None, out: list[bytes]) -> None:
-        # The tree in canonical JSON and UTF-8, from each section's cached bytes: a long document is not
-        # encoded again for every hash of it, only the sections a change replaced.
-        out.append(b"[")
-        children, sections = self.children, self.sections
-        for index, child in enumerate(children.get(parent_id, ())):
-            if children.get(child):
-                out.append(b'{"children":' if index == 0 else b',{"children":')
-                self._encode(child, out)
-                out.append(b",")
-            else:
-                out.append(b'{"children":[],' if index == 0 else b',{"children":[],')
-            out.append(sections[child].canonical_bytes)
-            out.append(b"}")
-        out.append(b"]")
+        # The tree in canonical JSON and UTF-8, from each unchanged section's cached entry: a long document is
+        # not encoded again for every hash of it.
+        out.append(self._array(parent_id))
+
+    def _array(self, parent_id: str | None) -> bytes:
+        encoded = self._encoded
+        return b"[" + b",".join([encoded.get(child) or self._entry(child)
+                                 for child in self.children.get(parent_id, ())]) + b"]"
+
+    def _entry(self, section_id: str) -> bytes:
+        below = self._array(section_id) if self.children.get(section_id) else b"[]"
+        entry = self._encoded[section_id] = (b'{"children":' + below + b"," + self.sections[section_id].canonical_bytes
+                                             + b"}")
+        return entry
 
     def _ends(self, policy_id: str, language: str) -> tuple[str, str]:
         # Keys in sorted order: id, language, sections, title.
@@ -237,7 +259,18 @@ class Document:
 
     def content_hash(self, policy_id: str, language: str) -> str:
         """Hash the content as rendered for this policy (`events.domain.canonical.content_hash` of `render`)."""
-        return "sha256:" + hashlib.sha256(self._canonical_bytes(policy_id, language)).hexdigest()
+        # Fed piece by piece, top-level entries as they are cached: the document's bytes are never joined whole.
+        head, tail = self._ends(policy_id, language)
+        digest = hashlib.sha256(head.encode("utf-8"))
+        digest.update(b"[")
+        encoded = self._encoded
+        for index, child in enumerate(self.children.get(None, ())):
+            if index:
+                digest.update(b",")
+            digest.update(encoded.get(child) or self._entry(child))
+        digest.update(b"]")
+        digest.update(tail.encode("utf-8"))
+        return "sha256:" + digest.hexdigest()
 
     @classmethod
     def from_tree(cls, title: str, sections: list[dict[str, Any]]) -> Document:
@@ -262,6 +295,10 @@ class Document:
 
         place(sections, None)
         return cls(title, by_id, children, parents)
+
+
+def _characters(section: Section) -> int:
+    return len(section.text) + len(section.title or "") + len(section.label or "")
 
 
 def validate_section_fields(kind: str, label: str | None, title: str | None, text: str) -> None:

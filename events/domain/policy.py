@@ -24,6 +24,8 @@ from .errors import (
 from .revision import Review, Revision
 from .rules import (
     LANGUAGE,
+    MAX_SECTIONS_PER_CALL,
+    MAX_TITLE,
     MEANINGS,
     PARTY_KINDS,
     PERIODIC_OUTCOMES,
@@ -34,7 +36,10 @@ from .rules import (
     ApprovalRule,
     Signature,
     Status,
+    check_document,
+    check_length,
     check_range,
+    check_section,
     counting_approvers,
     status_after,
 )
@@ -168,6 +173,7 @@ class Policy:
         if self.exists:
             raise AlreadyExists(f"policy {command.policy_id!r} already exists", field="id")
         _require_text(command.title, "title")
+        check_length(command.title, MAX_TITLE, "title")
         if not LANGUAGE.fullmatch(command.language):
             raise InvalidInput("language must be a language tag such as ky, ru or en", field="language")
         check_range(command.review_interval_days, REVIEW_INTERVAL_DAYS, "review_interval_days")
@@ -177,6 +183,10 @@ class Policy:
                                       approval_rule=rule.to_data()))
         if not command.sections:
             return None
+        brought = _count(command.sections)
+        if brought > MAX_SECTIONS_PER_CALL:
+            raise InvalidInput(f"a new policy brings at most {MAX_SECTIONS_PER_CALL:,} sections (these are "
+                               f"{brought:,}); add the rest to its draft in later changes", field="sections")
         revision_id = self.open_revision(cmd.OpenRevision(policy_id=command.policy_id, summary=command.summary,
                                                           base_version=0), author=owner, ids=ids, now=now)
         self._add_tree(revision_id, command.sections, None, ids)
@@ -223,6 +233,9 @@ class Policy:
         self._editable(actor, command.revision_id)
         if not command.changes:
             raise InvalidInput("changes must be a non-empty list", field="changes")
+        if len(command.changes) > MAX_SECTIONS_PER_CALL:
+            raise InvalidInput(f"one call makes at most {MAX_SECTIONS_PER_CALL:,} changes (these are "
+                               f"{len(command.changes):,})", field="changes")
         touched = []
         for index, op in enumerate(command.changes):
             try:
@@ -236,6 +249,8 @@ class Policy:
     def _change_event(self, revision_id: str, op: cmd.Change, ids: IdFactory) -> SectionChange:
         preview = self.revisions[revision_id].preview
         if isinstance(op, cmd.AddSection):
+            check_section(op.text, op.title, op.label)
+            check_document(len(preview.sections) + 1, preview.characters + _characters(op.text, op.title, op.label))
             return ev.SectionAdded(revision_id=revision_id, section_id=ids("s"), parent_id=op.parent_id,
                                    after_id=op.after_id, kind=op.kind, label=op.label, title=op.title, text=op.text)
         if isinstance(op, cmd.AmendSection):
@@ -247,6 +262,9 @@ class Policy:
                 label=old.label if op.label is cmd.KEEP else op.label)
             if (amended.text, amended.title, amended.label) == (old.text, old.title, old.label):
                 raise InvalidInput("the amendment changes nothing", field="text")
+            check_section(amended.text, amended.title, amended.label)
+            check_document(len(preview.sections), preview.characters - _characters(old.text, old.title, old.label)
+                           + _characters(amended.text, amended.title, amended.label))
             return amended
         if isinstance(op, cmd.MoveSection):
             return ev.SectionMoved(revision_id=revision_id, section_id=op.section_id, parent_id=op.parent_id,
@@ -254,6 +272,7 @@ class Policy:
         if isinstance(op, cmd.RemoveSection):
             preview.require(op.section_id)
             return ev.SectionRemoved(revision_id=revision_id, section_id=op.section_id)
+        check_length(op.title, MAX_TITLE, "title")
         return ev.PolicyRetitled(revision_id=revision_id, title=op.title)
 
     def submit(self, command: cmd.SubmitRevision, *, actor: Actor, now: datetime) -> None:
@@ -456,6 +475,18 @@ class Policy:
             raise WrongState(f"{person} has already acknowledged version {command.version}", field="version")
         self._record(ev.AcknowledgementRecorded(person=person, version=command.version,
                                                 content_hash=self.versions[command.version - 1].content_hash))
+
+
+def _characters(text: object, title: object, label: object) -> int:
+    return sum(len(value) for value in (text, title, label) if isinstance(value, str))
+
+
+def _count(sections: tuple[cmd.SectionDraft, ...]) -> int:
+    total, todo = 0, list(sections)
+    while todo:
+        total += 1
+        todo.extend(todo.pop().children)
+    return total
 
 
 def _require_text(value: str | None, field: str) -> None:

@@ -33,6 +33,39 @@ LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")  # a BCP 47 tag: ky, 
 REVIEW_INTERVAL_DAYS = (1, 3660)
 APPROVALS = (1, 20)
 
+# What one document and one command may hold, whoever sends them (the API, the command line, an import), so no
+# request's work grows without bound. Characters are counted as Python counts them (code points).
+MAX_SECTIONS = 50_000  # sections in one document
+MAX_SECTIONS_PER_CALL = 5_000  # sections a new policy brings, or change ops in one call
+MAX_SECTION_TEXT = 100_000  # characters of one section's text
+MAX_DOCUMENT_TEXT = 5_000_000  # characters of a document's section texts, titles and labels together
+MAX_TITLE = 2_000  # characters of a document's or a section's title
+MAX_LABEL = 50  # characters of a section's label
+
+
+def check_length(value: object, limit: int, field: str) -> None:
+    """Refuse a text longer than its limit, naming the field."""
+    if isinstance(value, str) and len(value) > limit:  # a value of the wrong type is refused where it is read
+        raise InvalidInput(f"{field.rsplit('.', 1)[-1]} must be at most {limit:,} characters (it has "
+                           f"{len(value):,})", field=field)
+
+
+def check_section(text: object, title: object, label: object) -> None:
+    """Refuse a section's text, title or label over its limit."""
+    check_length(text, MAX_SECTION_TEXT, "text")
+    check_length(title, MAX_TITLE, "title")
+    check_length(label, MAX_LABEL, "label")
+
+
+def check_document(sections: int, characters: int) -> None:
+    """Refuse a document holding more sections or more text than a document may."""
+    if sections > MAX_SECTIONS:
+        raise InvalidInput(f"a document holds at most {MAX_SECTIONS:,} sections (this change would make it "
+                           f"{sections:,})", field="sections")
+    if characters > MAX_DOCUMENT_TEXT:
+        raise InvalidInput(f"a document holds at most {MAX_DOCUMENT_TEXT:,} characters of text (this change "
+                           f"would make it {characters:,})", field="sections")
+
 
 class Status(StrEnum):
     """Where a revision is in its lifecycle."""

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import flask_smorest
 from apispec import BasePlugin
 from flask import current_app, request
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate
 from sqlalchemy import Connection
 
 from events.domain.canonical import format_time
@@ -137,10 +137,17 @@ def reason() -> Text:
 
 
 class Strict(Schema):
-    """Refuse unknown fields, naming them."""
+    """Refuse unknown fields, naming them; an empty `cursor=` asks for the first page, as no cursor does."""
 
     class Meta:
         unknown = RAISE
+
+    @pre_load
+    def empty_cursor(self, data: Any, **kwargs: Any) -> Any:
+        """Drop an empty cursor: clients fill the parameter from the `next_cursor` of a page before, or leave it."""
+        if "cursor" in self.fields and hasattr(data, "get") and data.get("cursor") == "":
+            return {key: data[key] for key in data if key != "cursor"}
+        return data
 
 
 class ListQuery(Strict):
@@ -220,7 +227,7 @@ IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "sc
 IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
             "description": "the ETag of the last read of this policy or revision: 412 and nothing written when stale"}
 IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
-                   "schema": {"type": "string", "maxLength": 200},
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 200},
                    "description": "a retry with the same key and body gets the first answer and writes nothing"}
 WRITE_HEADERS = (IF_MATCH, IDEMPOTENCY_KEY)
 PROBLEMS = {

@@ -52,15 +52,21 @@ def rebuild_command() -> None:
 @click.command("verify")
 @with_appcontext
 def verify_command() -> None:
-    """Walk the hash chain; exit 1 naming the first bad position."""
+    """Walk the hash chain and hold every signed checkpoint against it; exit 1 naming the first bad position."""
     store = services().store
     total = store.head()[0]
     with click.progressbar(length=total, label="verifying", file=sys.stderr) as bar:
         result = observability.verify(store, progress=bar.update)
-    if not result.ok:
+    if not result.chain.ok:
         fail(f"chain broken at position {result.first_bad_position}: {result.problem} "
              f"({result.events_checked} events verified before it)")
-    click.echo(f"ok: {result.events_checked} events verified")
+    if not result.ok:
+        fail(f"checkpoint broken: {result.problem} ({result.events_checked} events verified, "
+             f"{result.checkpoints_checked} checkpoints held before it)")
+    newest = result.checked_up_to
+    held = (f"; {result.checkpoints_checked} signed checkpoints hold, up to position {newest['position']} "
+            f"(checkpoint {newest['id']}, signed {newest['signed_at']})") if newest else "; no signed checkpoint yet"
+    click.echo(f"ok: {result.events_checked} events verified{held}")
 
 
 @click.command("serve")

@@ -119,6 +119,7 @@ def import_command(file: Path, policy_id: str, title: str | None, actor: str, la
 
 def _check_sections(sections: list[dict[str, Any]]) -> None:
     total = sum(1 for _ in importing.walk_sections(sections))
+    importing.check_count(total)  # before the progress bar: a refusal is one line
     if total <= PROGRESS_THRESHOLD:
         importing.check_sections(sections)
         return

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections import Counter
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
@@ -17,30 +19,142 @@ def tokens(text: str) -> list[str]:
     return _TOKENS.findall(text)
 
 
+# The word diff's work is bounded by design, not by a timeout. Texts longer than this (either side) are
+# compared whole: one deletion and one insertion, and `compared_whole` says so.
+WHOLE_ABOVE = 250_000
+# A document diff compares at most this many characters (both sides) word by word; amended sections past it
+# are compared whole, so one diff's work is bounded however many sections changed.
+WORDS_PER_DIFF = 2_000_000
+# Ranges whose token counts multiply to at most this are compared exactly (difflib); larger ones are first
+# split on anchors, tokens found exactly once on each side (patience diff), at most `_ANCHOR_DEPTH` deep.
+# A range with no anchor left, or deeper, is one change. Work: O(n log n) per level, plus n·√_EXACT.
+_EXACT = 4096
+_ANCHOR_DEPTH = 8
+
+
+def compared_whole(old: str, new: str) -> bool:
+    """Tell whether two texts are too long to compare word by word, so their diff replaces one with the other."""
+    return max(len(old), len(new)) > WHOLE_ABOVE
+
+
 def diff_words(old: str, new: str) -> list[Segment]:
     """Return the word-level diff of two texts as segments {op: equal|insert|delete, text}.
 
     Joining the `equal` and `delete` segments gives `old`; joining `equal` and `insert` gives `new`.
+    Its cost grows with the texts' length and the size of what changed, never with their product.
     """
+    if old == new:
+        return [{"op": "equal", "text": old}] if old else []
+    if compared_whole(old, new):
+        return _segments([("change", old, new)])
     a, b = tokens(old), tokens(new)
+    ids: dict[str, int] = {}
+    ia = [ids.setdefault(t, len(ids)) for t in a]
+    ib = [ids.setdefault(t, len(ids)) for t in b]
+    pairs: list[tuple[int, int]] = []
+    _match(ia, 0, len(ia), ib, 0, len(ib), 0, pairs)
     runs: list[tuple[str, str, str]] = []  # (kind, old text, new text)
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        runs.append(("equal" if tag == "equal" else "change", "".join(a[i1:i2]), "".join(b[j1:j2])))
+    i = j = 0
+    equal_from = 0  # where the equal run ending at i began
+    for mi, mj in [*pairs, (len(a), len(b))]:
+        if i < mi or j < mj:
+            if equal_from < i:
+                text = "".join(a[equal_from:i])
+                runs.append(("equal", text, text))
+            runs.append(("change", "".join(a[i:mi]), "".join(b[j:mj])))
+            equal_from = mi
+        i, j = mi + 1, mj + 1
+    if equal_from < len(a):
+        text = "".join(a[equal_from:])
+        runs.append(("equal", text, text))
     return _segments(_absorb_blank_equals(runs))
+
+
+def _match(a: list[int], alo: int, ahi: int, b: list[int], blo: int, bhi: int, depth: int,
+           pairs: list[tuple[int, int]]) -> None:
+    """Append to `pairs`, in order, the (i, j) of tokens matched between a[alo:ahi] and b[blo:bhi]."""
+    while alo < ahi and blo < bhi and a[alo] == b[blo]:
+        pairs.append((alo, blo))
+        alo, blo = alo + 1, blo + 1
+    tail = 0
+    while alo < ahi - tail and blo < bhi - tail and a[ahi - tail - 1] == b[bhi - tail - 1]:
+        tail += 1
+    ahi, bhi = ahi - tail, bhi - tail
+    if alo < ahi and blo < bhi:
+        if ahi - alo == 1 or bhi - blo == 1:  # one token against a run: found in it or not
+            if ahi - alo == 1 and a[alo] in b[blo:bhi]:
+                pairs.append((alo, b.index(a[alo], blo, bhi)))
+            elif bhi - blo == 1 and b[blo] in a[alo:ahi]:
+                pairs.append((a.index(b[blo], alo, ahi), blo))
+        elif (ahi - alo) * (bhi - blo) <= _EXACT:
+            for block in SequenceMatcher(None, a[alo:ahi], b[blo:bhi], autojunk=False).get_matching_blocks():
+                pairs.extend((alo + block.a + k, blo + block.b + k) for k in range(block.size))
+        elif depth < _ANCHOR_DEPTH:
+            i, j = alo, blo
+            for ai, bj in _anchors(a, alo, ahi, b, blo, bhi):
+                if i < ai and j < bj:  # a gap with tokens on one side only is all change
+                    _match(a, i, ai, b, j, bj, depth + 1, pairs)
+                pairs.append((ai, bj))
+                i, j = ai + 1, bj + 1
+            if (i, j) != (alo, blo):  # without an anchor the range is one change
+                _match(a, i, ahi, b, j, bhi, depth + 1, pairs)
+    pairs.extend((ahi + k, bhi + k) for k in range(tail))
+
+
+def _anchors(a: list[int], alo: int, ahi: int, b: list[int], blo: int, bhi: int) -> list[tuple[int, int]]:
+    """Return the longest in-order run of tokens that occur equally often in both ranges, fewest first.
+
+    Tokens found once on each side anchor first (patience diff); when there are none (a text that repeats
+    itself), the rarest tokens found as often on each side pair their occurrences in order.
+    """
+    count_a, count_b = Counter(a[alo:ahi]), Counter(b[blo:bhi])
+    rarest = min((n for t, n in count_a.items() if count_b.get(t) == n), default=0)
+    if not rarest:
+        return []
+    chosen = {t for t, n in count_a.items() if n == rarest and count_b.get(t) == rarest}
+    at_a: dict[int, list[int]] = {t: [] for t in chosen}
+    for i in range(alo, ahi):
+        if a[i] in chosen:
+            at_a[a[i]].append(i)
+    at_b: dict[int, list[int]] = {t: [] for t in chosen}
+    for j in range(blo, bhi):
+        if b[j] in chosen:
+            at_b[b[j]].append(j)
+    common = sorted(pair for t in chosen for pair in zip(at_a[t], at_b[t], strict=True))
+    # Patience sorting: the longest increasing run of j, in O(k log k).
+    tops: list[int] = []  # tops[n]: the j ending the best run of length n + 1
+    ends: list[int] = []  # ends[n]: that run's last index into `common`
+    before = [-1] * len(common)
+    for index, (_, j) in enumerate(common):
+        n = bisect_left(tops, j)
+        before[index] = ends[n - 1] if n else -1
+        if n == len(tops):
+            tops.append(j)
+            ends.append(index)
+        else:
+            tops[n], ends[n] = j, index
+    run: list[tuple[int, int]] = []
+    index = ends[-1] if ends else -1
+    while index >= 0:
+        run.append(common[index])
+        index = before[index]
+    return run[::-1]
 
 
 def _absorb_blank_equals(runs: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
     # A lone space kept "equal" between two changed words splits one edit into many; fold it into the change.
-    merged: list[tuple[str, str, str]] = []
+    # Parts are gathered in lists and joined once, so a long run of alternating changes stays linear.
+    merged: list[tuple[str, list[str], list[str]]] = []
     for index, (kind, old, new) in enumerate(runs):
         between_changes = 0 < index < len(runs) - 1 and runs[index - 1][0] == runs[index + 1][0] == "change"
         if kind == "equal" and between_changes and not old.strip():
             kind = "change"
         if merged and merged[-1][0] == kind == "change":
-            _, prev_old, prev_new = merged.pop()
-            old, new = prev_old + old, prev_new + new
-        merged.append((kind, old, new))
-    return merged
+            merged[-1][1].append(old)
+            merged[-1][2].append(new)
+        else:
+            merged.append((kind, [old], [new]))
+    return [(kind, "".join(old), "".join(new)) for kind, old, new in merged]
 
 
 def _segments(runs: list[tuple[str, str, str]]) -> list[Segment]:
@@ -125,6 +239,7 @@ def diff_documents(old_title: str, old_tree: list[dict[str, Any]],
                for sid, w in old.items() if sid not in new]
     reordered = _reordered(old, new)
     moved, amended = [], []
+    compared = 0
     for sid, now in new.items():
         was = old.get(sid)
         if was is None:
@@ -136,9 +251,14 @@ def diff_documents(old_title: str, old_tree: list[dict[str, Any]],
         before, after = _fields(was.section), _fields(now.section)
         changed = [k for k in ("text", "title", "label") if before[k] != after[k]]
         if changed:
+            old_text, new_text = before["text"] or "", after["text"] or ""
+            size = len(old_text) + len(new_text) if old_text != new_text else 0
+            whole = compared_whole(old_text, new_text) or compared + size > WORDS_PER_DIFF
+            compared += 0 if whole else size
             amended.append({
                 "section_id": sid, "changed": changed,
-                "text": diff_words(before["text"] or "", after["text"] or ""),
+                "text": _segments([("change", old_text, new_text)]) if whole else diff_words(old_text, new_text),
+                "compared": "whole" if whole else "words",
                 "title": _title_change(before["title"], after["title"]),
                 "label": _change(before["label"], after["label"]),
             })

@@ -1,6 +1,8 @@
 """Import a policy from text: read and parse a file, create the policy with its sections, adopt it if asked."""
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,12 +14,23 @@ from events.domain import commands as cmd
 from events.domain.document import validate_section_fields
 from events.domain.errors import InvalidInput
 from events.domain.policy import Actor
-from events.domain.rules import LANGUAGE, POLICY_ID, ApprovalRule
+from events.domain.rules import (
+    LANGUAGE,
+    MAX_DOCUMENT_TEXT,
+    MAX_SECTIONS_PER_CALL,
+    MAX_TITLE,
+    POLICY_ID,
+    ApprovalRule,
+    check_document,
+    check_section,
+)
 
 from .textformat import ImportSummary, ParsedPolicy, parse_policy_text
 
-MAX_TITLE = 2000
 DEFAULT_REVIEW_INTERVAL_DAYS = 365
+# A file larger than this cannot become a policy: a document holds at most MAX_DOCUMENT_TEXT characters,
+# each at most 4 bytes of UTF-8, and a file's markup is a small share of it.
+MAX_FILE_BYTES = 4 * MAX_DOCUMENT_TEXT
 
 
 def check_policy_id(policy_id: str) -> None:
@@ -34,15 +47,30 @@ def check_language(language: str) -> None:
 
 
 def read_policy_text(path: Path) -> str:
-    """Return a file's UTF-8 text, refusing what cannot be a policy: missing, a directory, binary, empty."""
-    if not path.exists():
-        raise InvalidInput(f"no such file: {path}", field="file")
-    if path.is_dir():
-        raise InvalidInput(f"{path} is a directory, not a file", field="file")
+    """Return a file's UTF-8 text, refusing what cannot be a policy: missing, not a regular file (a directory,
+    a device such as /dev/zero, a FIFO), larger than MAX_FILE_BYTES, binary, empty."""
     try:
-        raw = path.read_bytes()
+        # Non-blocking, so opening a FIFO without a writer returns at once and is refused below, not waited on.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise InvalidInput(f"no such file: {path}", field="file") from None
     except OSError as error:
         raise InvalidInput(f"cannot read {path}: {error.strerror or error}", field="file") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise InvalidInput(f"{path} is a directory, not a file", field="file")
+        raise InvalidInput(f"{path} is not a regular file (a device, a FIFO or a socket): only files are read",
+                           field="file")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # a file growing while it is read stops at the limit too
+        except OSError as error:
+            raise InvalidInput(f"cannot read {path}: {error.strerror or error}", field="file") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InvalidInput(f"{path} is larger than {MAX_FILE_BYTES:,} bytes, more than a policy can hold",
+                           field="file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -72,14 +100,30 @@ def walk_sections(sections: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 def check_sections(sections: list[dict[str, Any]], progress: Callable[[int], None] | None = None) -> int:
-    """Check every section's fields before anything is recorded; return how many there are."""
-    count = 0
+    """Check every section's fields and the limits on a document before anything is recorded; return how many
+    sections there are."""
+    count = characters = 0
     for section in walk_sections(sections):
-        validate_section_fields(section["kind"], section.get("label"), section.get("title"), section.get("text", ""))
+        label, title, text = section.get("label"), section.get("title"), section.get("text", "")
+        try:
+            validate_section_fields(section["kind"], label, title, text)
+            check_section(text, title, label)
+        except InvalidInput as error:
+            raise InvalidInput(f"section {count + 1}: {error.message}", field=error.field) from None
         count += 1
+        characters += len(text) + len(title or "") + len(label or "")
         if progress is not None:
             progress(1)
+    check_count(count)
+    check_document(count, characters)
     return count
+
+
+def check_count(count: int) -> None:
+    """Refuse a file with more sections than one import brings."""
+    if count > MAX_SECTIONS_PER_CALL:
+        raise InvalidInput(f"the file holds {count:,} sections; an import brings at most "
+                           f"{MAX_SECTIONS_PER_CALL:,}", field="sections")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 STATEMENT = "policy-ledger checkpoint v1"
 DEFAULT_KEY_NAME = "signing-key.pem"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_KEY_FILE_BYTES = 64 * 1024  # a PEM Ed25519 key is about 120 bytes
 
 checkpoints = Table(
     "checkpoints", metadata,
@@ -128,7 +129,10 @@ def generate_key_file(path: Path, *, overwrite: bool = False) -> Path:
 def load_key(path: Path) -> SigningKey:
     """Load an Ed25519 private key from a PEM file, refusing anything else in one line."""
     try:
-        data = path.read_bytes()
+        if path.exists() and not path.is_file():  # a device (/dev/zero) or a FIFO would be read without end
+            raise KeyFileError(f"cannot read the signing key {path}: not a regular file")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_KEY_FILE_BYTES + 1)
     except OSError as error:
         raise KeyFileError(f"cannot read the signing key {path}: {error.strerror or error}") from None
     try:

@@ -8,7 +8,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import request
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, UnprocessableEntity, UnsupportedMediaType
 
 from events.domain.errors import NotFound
 
@@ -19,6 +19,7 @@ MAX_INT = 2**31 - 1
 # Ids in paths are generated slugs: anything else cannot name a resource, so it is a 404 before any query.
 PATH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 MAX_JSON_DEPTH = 64
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def path_ids() -> None:
@@ -37,17 +38,43 @@ def json_body(view: View) -> View:
             raise refusal(UnsupportedMediaType, "the request body must be JSON, sent as Content-Type: application/json",
                           messages={"headers": {"Content-Type": ["must be application/json"]}})
         try:
-            too_deep = _depth(json.loads(request.get_data())) > MAX_JSON_DEPTH
+            body = json.loads(request.get_data())
+            too_deep = _depth(body) > MAX_JSON_DEPTH
         except ValueError:
-            too_deep = False  # malformed JSON: the body parser answers it with a 400 naming the body
+            body, too_deep = None, False  # malformed JSON: the body parser answers it with a 400 naming the body
         except RecursionError:
-            too_deep = True
+            body, too_deep = None, True
         if too_deep:
             message = f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels"
             raise refusal(BadRequest, message, messages={"json": [message]})
+        where = lone_surrogate(body)
+        if where is not None:
+            message = "must not contain a lone surrogate (\\ud800 to \\udfff): it is not a character"
+            raise refusal(UnprocessableEntity, f"{where}: {message}", messages={"json": {where: [message]}})
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def lone_surrogate(value: Any) -> str | None:
+    """Return where in a parsed JSON value (`changes[0].text`) a string holds a lone surrogate, or None.
+
+    JSON may escape one (`"\\ud800"`), but no UTF-8 text, so no database, can hold it."""
+    todo: list[tuple[Any, str]] = [(value, "")]
+    while todo:
+        value, where = todo.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return where or "body"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{where}.{key}" if where else str(key)
+                if _SURROGATE.search(key):
+                    return name.encode("utf-8", "backslashreplace").decode("ascii")
+                todo.append((item, name))
+        elif isinstance(value, list):
+            todo.extend((item, f"{where}[{index}]") for index, item in enumerate(value))
+    return None
 
 
 def _depth(value: Any) -> int:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, json, request
 from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from events.domain import errors as domain
 
@@ -87,6 +87,14 @@ def serve_pages(app: Flask, wants_page: Callable[[], bool], render: Callable[[HT
 
 
 def _http_error(error: HTTPException) -> Response:
+    response = _error_response(error)
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        # RFC 9110: a 405 names the methods the resource does answer.
+        response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    return response
+
+
+def _error_response(error: HTTPException) -> Response:
     pages = current_app.extensions.get(PAGES)
     if pages is not None and pages[0]():
         return pages[1](error)

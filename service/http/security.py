@@ -67,6 +67,17 @@ def actor(*roles: str) -> Actor:
     return Actor(name=principal.name, role=principal.acting_role(*roles))
 
 
+# Paths answered to programs, where a sent token is checked even when none is needed; the pages answer to
+# browsers, which send no bearer token, so a proxy's own Authorization header does not turn them away.
+TOKEN_CHECKED = ("/api/", "/health", "/metrics")
+
+
+def check_sent_token() -> None:
+    """Refuse, before any view runs, a bad token sent to any API, health or metrics path (one rule everywhere)."""
+    if "Authorization" in request.headers and request.path.startswith(TOKEN_CHECKED):
+        current_principal()
+
+
 def _guarded(check: Callable[[], Any]) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @wraps(view)

@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, request
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -22,12 +23,18 @@ from prometheus_client import (
 )
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import Connection, Engine, event, func, select
+from werkzeug.exceptions import Forbidden
 
 from events.store import EventStore, StoredEvent, VerifyResult
 from events.store.signals import appended
 from events.store.tables import events as events_table
 from projections.catalog import policies
 from service.bootstrap import services
+from service.evidence import verification
+from service.evidence.checkpoints import signing_key
+from service.evidence.verification import Verification
+from service.http.problems import refusal
+from service.http.security import require
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
@@ -141,18 +148,23 @@ def _rolled_back(connection: Connection) -> None:
 
 # ---- the chain ---------------------------------------------------------------------------------
 
-def record_verification(result: VerifyResult) -> None:
+def record_verification(result: VerifyResult | Verification) -> None:
     """Count a verification's outcome and keep how many events it checked."""
     VERIFICATIONS.labels("ok" if result.ok else "broken").inc()
     EVENTS_VERIFIED.set(result.events_checked)
     VERIFIED_AT.set(time.time())
 
 
-def verify(store: EventStore, progress: Callable[[int], None] | None = None) -> VerifyResult:
-    """Walk the hash chain (EventStore.verify) and record the outcome in the metrics."""
-    result = store.verify(progress=progress)
+def verify(store: EventStore, progress: Callable[[int], None] | None = None) -> Verification:
+    """Walk the hash chain, hold every signed checkpoint against it, and record the outcome in the metrics."""
+    result = verification.verify(store, _public_keys, progress=progress)
     record_verification(result)
     return result
+
+
+def _public_keys() -> dict[str, Ed25519PublicKey]:
+    key = signing_key()
+    return {key.key_id: key.private.public_key()}
 
 
 # ---- /metrics ----------------------------------------------------------------------------------
@@ -169,9 +181,26 @@ def _refresh_log_gauges(engine: Engine) -> None:
     PROJECTION_LAG.set(head - projected)
 
 
+METRICS_ACCESS = ("local", "token", "open", "off")
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+def _may_scrape() -> None:
+    """Let through only who POLICY_LEDGER_METRICS names: loopback callers (the default, which the nginx example
+    also enforces), holders of an admin or auditor token, anyone, or no one (404)."""
+    access = current_app.config.get("METRICS", "local")
+    if access == "off":
+        abort(404)
+    if access == "token":
+        require("admin", "auditor")
+    elif access != "open" and request.remote_addr not in LOOPBACK:
+        raise refusal(Forbidden, "metrics are served only to this host (POLICY_LEDGER_METRICS=local)")
+
+
 @metrics.get("/metrics")
 def scrape() -> Response:
     """Expose the metrics of every worker in the Prometheus text format."""
+    _may_scrape()
     try:
         _refresh_log_gauges(services().engine)
     except Exception as error:  # noqa: BLE001  the request and chain metrics are still worth serving without the database
@@ -187,6 +216,9 @@ def scrape() -> Response:
 def init_app(app: Flask) -> None:
     """Install JSON logging, the request id and timing hooks, the event counter and /metrics."""
     configure_logging(app.config.get("LOG_LEVEL", "INFO"))
+    access = app.config.setdefault("METRICS", "local")
+    if access not in METRICS_ACCESS:
+        raise ValueError(f"POLICY_LEDGER_METRICS must be one of {', '.join(METRICS_ACCESS)}, not {access!r}")
     app.before_request(_start_request)
     app.after_request(_finish_request)
     appended.connect(count_appended)

@@ -16,6 +16,7 @@ class Node:
     section: dict[str, Any]
     change: str  # "same", "added", "removed", "amended", "moved"
     segments: list[Segment] | None = None  # the word-level diff of an amended text
+    whole: bool = False  # the texts were too long to compare word by word
     old_label: str | None = None
     old_title: str | None = None
     moved_from: dict[str, Any] | None = None  # {"parent": section or None, "after": section or None}
@@ -62,6 +63,7 @@ def redline(old: dict[str, Any], new: dict[str, Any]) -> Redline:
         found = Node(section=section, change=change, moved=sid in moved)
         if amendment:
             found.segments = amendment["text"] if "text" in amendment["changed"] else None
+            found.whole = found.segments is not None and amendment["compared"] == "whole"
             if amendment["label"]:
                 found.old_label = amendment["label"]["from"]
             if amendment["title"]:

@@ -127,6 +127,24 @@ def test_verify_names_the_first_altered_position_and_still_answers_200(client, t
     assert "does not match its hash" in response.json["problem"]
 
 
+def test_verify_holds_the_log_to_its_signed_checkpoints_and_says_up_to_which(client, tokens, history, store,
+                                                                            key_file):
+    before = client.get("/api/v1/ledger/verify", headers=_auditor(tokens)).json
+    assert before["ok"] and before["checkpoints_checked"] == 0 and before["checked_up_to"] is None
+    made = client.post("/api/v1/ledger/checkpoints", headers=_auditor(tokens)).json
+    checked = client.get("/api/v1/ledger/verify", headers=_auditor(tokens)).json
+    assert checked["ok"] and checked["checkpoints_checked"] == 1
+    assert checked["checked_up_to"] == {"id": made["id"], "position": made["position"], "signed_at": made["signed_at"]}
+    if store.engine.dialect.name == "sqlite":
+        with store.engine.begin() as connection:
+            connection.exec_driver_sql("DROP TRIGGER events_no_delete")
+    _force(store.engine, f"DELETE FROM events WHERE position = {made['position']}")
+    cut = client.get("/api/v1/ledger/verify", headers=_auditor(tokens))
+    assert cut.status_code == 200
+    assert cut.json["ok"] is False and cut.json["first_bad_position"] == made["position"]
+    assert "tail was cut off" in cut.json["problem"] and cut.json["checked_up_to"] is None
+
+
 # ---- checkpoints and the public key -------------------------------------------------------------
 
 def test_a_posted_checkpoint_verifies_with_the_published_public_key(client, tokens, history, store, key_file):

@@ -1,6 +1,7 @@
 """Signing keys and signed checkpoints: key files, the signed statement, intervals, the CLI and the write hook."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import stat
 from datetime import timedelta
@@ -13,9 +14,12 @@ from sqlalchemy import func, select
 
 from events.application import Context
 from events.domain import commands as cmd
+from events.domain import types as ev
+from events.domain.canonical import chain_hash, event_body_bytes
 from events.domain.errors import WrongState
 from events.domain.policy import Actor
-from service.evidence import checkpoints
+from events.domain.types import Meta
+from service.evidence import checkpoints, verification
 from service.evidence.checkpoints import (
     KeyFileError,
     generate_key_file,
@@ -272,3 +276,107 @@ def test_the_public_key_endpoint_serves_the_configured_key_to_anyone(client, key
 def test_post_checkpoint_needs_an_auditor(client, tokens, key_file_config):
     assert client.post("/api/v1/ledger/checkpoints").status_code == 401
     assert client.post("/api/v1/ledger/checkpoints", headers=bearer(tokens["admin"])).status_code == 403
+
+
+# ---- verify holds every checkpoint against the chain --------------------------------------------
+
+def _keys(key: checkpoints.SigningKey):
+    return lambda: {key.key_id: key.private.public_key()}
+
+
+def _force(engine, statement: str) -> None:
+    """Change the log behind the triggers' back, as someone with a database prompt could."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("ALTER TABLE events DISABLE TRIGGER USER")
+            connection.exec_driver_sql(statement)
+            connection.exec_driver_sql("ALTER TABLE events ENABLE TRIGGER USER")
+        else:
+            connection.exec_driver_sql("DROP TRIGGER IF EXISTS events_no_delete")
+            connection.exec_driver_sql("DROP TRIGGER IF EXISTS events_no_update")
+            connection.exec_driver_sql(statement)
+
+
+def _opened(n: int) -> ev.RevisionOpened:
+    return ev.RevisionOpened(revision_id=f"rev-{n}", base_version=0, summary=f"Өзгөртүү {n} ү ө ң", author="dean")
+
+
+META = Meta(actor="dean", role="author", occurred_at="2024-01-10T09:00:00.000000Z")
+
+
+def test_verify_says_which_checkpoint_it_checked_up_to(store, key):
+    for n in range(1, 4):
+        store.append(f"policy-{n}", 0, [_opened(n)], META)
+    first = sign_head(store, key)
+    store.append("policy-4", 0, [_opened(4)], META)
+    second = sign_head(store, key)
+    result = verification.verify(store, _keys(key))
+    assert result.ok and result.events_checked == 4
+    assert result.checkpoints_checked == 2
+    assert result.checked_up_to == {"id": second["id"], "position": 4, "signed_at": second["signed_at"]}
+    assert first["position"] == 3
+
+
+def test_without_checkpoints_verify_asks_for_no_key(store):
+    store.append("policy-1", 0, [_opened(1)], META)
+
+    def no_key() -> dict:
+        raise AssertionError("the key was asked for")
+
+    result = verification.verify(store, no_key)
+    assert result.ok and result.checkpoints_checked == 0 and result.checked_up_to is None
+
+
+def test_a_tail_cut_off_after_a_checkpoint_fails_verify_though_the_chain_still_links(store, key):
+    for n in range(1, 4):
+        store.append(f"policy-{n}", 0, [_opened(n)], META)
+    made = sign_head(store, key)
+    _force(store.engine, "DELETE FROM events WHERE position = 3")
+    assert store.verify().ok  # the chain alone cannot tell
+    result = verification.verify(store, _keys(key))
+    assert not result.ok
+    assert (result.bad_checkpoint, result.first_bad_position) == (made["id"], 3)
+    assert "tail was cut off" in result.problem and result.checkpoints_checked == 0
+
+
+def test_a_tail_rewritten_with_its_hash_recomputed_fails_verify(store, key):
+    for n in range(1, 4):
+        store.append(f"policy-{n}", 0, [_opened(n)], META)
+    made = sign_head(store, key)
+    _force(store.engine, "UPDATE events SET meta = replace(meta, 'dean', 'rector') WHERE position = 3")
+    with store.engine.connect() as connection:
+        row = connection.exec_driver_sql("SELECT position, stream, version, type, schema, data, meta, recorded_at, "
+                                         "prev_hash FROM events WHERE position = 3").one()
+    body = event_body_bytes(*row[:5], row.data.encode(), row.meta.encode(), row.recorded_at)
+    recomputed = chain_hash(row.prev_hash, hashlib.sha256(body).hexdigest())
+    _force(store.engine, f"UPDATE events SET hash = '{recomputed}' WHERE position = 3")
+    assert store.verify().ok
+    result = verification.verify(store, _keys(key))
+    assert not result.ok and result.first_bad_position == 3 and result.bad_checkpoint == made["id"]
+    assert "the log was rewritten" in result.problem
+
+
+def test_a_checkpoint_with_a_bad_signature_or_an_unknown_key_fails_verify(store, key, tmp_path):
+    store.append("policy-1", 0, [_opened(1)], META)
+    made = sign_head(store, key)
+    with store.engine.begin() as connection:
+        connection.execute(checkpoints.checkpoints.update().where(checkpoints.checkpoints.c.id == made["id"])
+                           .values(signed_at="2030-01-01T00:00:00.000000Z"))
+    result = verification.verify(store, _keys(key))
+    assert not result.ok and "signature does not verify" in result.problem
+    generate_key_file(tmp_path / "other.pem")
+    other = load_key(tmp_path / "other.pem")
+    result = verification.verify(store, _keys(other))
+    assert not result.ok and "a key this service does not hold" in result.problem
+
+
+def test_the_verify_command_fails_on_a_cut_tail_and_names_the_checkpoint(app, runner, store, key_file_config):
+    for n in range(1, 4):
+        store.append(f"policy-{n}", 0, [_opened(n)], META)
+    assert runner.invoke(args=["checkpoint"]).exit_code == 0
+    done = runner.invoke(args=["verify"])
+    assert done.exit_code == 0 and "1 signed checkpoints hold, up to position 3" in done.output
+    _force(store.engine, "DELETE FROM events WHERE position = 3")
+    done = runner.invoke(args=["verify"])
+    assert done.exit_code == 1
+    assert "checkpoint broken" in done.output and "position 3" in done.output and "tail was cut off" in done.output

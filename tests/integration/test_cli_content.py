@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from events.application import Context
 from events.domain import commands as cmd
+from events.domain import rules
 from events.domain.canonical import parse_time
 from events.domain.policy import Actor
 from projections import documents as versions
@@ -17,6 +19,7 @@ from projections.audit import audit_trail
 from projections.documents import policy_versions
 from projections.revisions import revisions
 from service.bootstrap import bootstrap
+from service.content import importing
 from service.content.importing import ImportRequest, import_policy, parse_policy_file
 from service.content.textformat import parse_policy_text
 from tests.support import SEED_POLICY, FakeClock
@@ -173,6 +176,45 @@ def test_a_bad_file_is_refused_in_one_line_and_appends_nothing(runner, app, tmp_
 
 def test_a_directory_is_refused(runner, app, tmp_path):
     assert "is a directory" in one_line_error(invoke(runner, "import", tmp_path, "--id", "ab", "--actor", "dean"))
+    assert head(app) == 0
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom", "/dev/null"])
+def test_a_device_is_refused_at_once_not_read_without_end(runner, app, device):
+    error = one_line_error(invoke(runner, "import", Path(device), "--id", "ab", "--actor", "dean"))
+    assert "is not a regular file" in error
+    assert head(app) == 0
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(runner, app, tmp_path):
+    fifo = tmp_path / "policy.fifo"
+    os.mkfifo(fifo)
+    error = one_line_error(invoke(runner, "import", fifo, "--id", "ab", "--actor", "dean"))
+    assert "is not a regular file" in error
+    assert head(app) == 0
+
+
+def test_a_file_over_the_size_limit_is_refused_naming_the_limit(runner, app, tmp_path, monkeypatch):
+    monkeypatch.setattr(importing, "MAX_FILE_BYTES", 1000)
+    source = write(tmp_path, "big.txt", "Саясат\n\n" + "1. Жобо ү ө ң.\n" * 200)
+    error = one_line_error(invoke(runner, "import", source, "--id", "ab", "--actor", "dean"))
+    assert "larger than 1,000 bytes" in error
+    assert head(app) == 0
+
+
+def test_a_file_with_more_sections_than_one_call_brings_is_refused_before_any_append(runner, app, tmp_path):
+    lines = ["Чоң жобо"] + [f"{n}. Пункт {n}." for n in range(1, rules.MAX_SECTIONS_PER_CALL + 2)]
+    source = write(tmp_path, "huge.txt", "\n\n".join(lines))
+    error = one_line_error(invoke(runner, "import", source, "--id", "huge", "--actor", "dean"))
+    assert f"{rules.MAX_SECTIONS_PER_CALL + 1:,} sections" in error and "at most 5,000" in error
+    assert head(app) == 0
+
+
+def test_a_section_text_over_its_limit_is_refused_naming_the_section(runner, app, tmp_path):
+    long = "ү" * (rules.MAX_SECTION_TEXT + 1)
+    source = write(tmp_path, "long.txt", f"Саясат\n\n1. Кыска.\n\n2. {long}\n")
+    error = one_line_error(invoke(runner, "import", source, "--id", "long", "--actor", "dean"))
+    assert "section 2: text must be at most 100,000 characters" in error
     assert head(app) == 0
 
 

@@ -6,7 +6,9 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.content.diffing import diff_documents, diff_words, side, tokens
+from service.content import diffing
+from service.content.diffing import WHOLE_ABOVE, compared_whole, diff_documents, diff_words, side, tokens
+from service.web.redline import redline
 
 KYRGYZ = st.text(alphabet="абвгдеёжзийклмнңоөпрстуүфхцчшщъыьэюя ҮӨҢ.,;:-–«»\n\t 0123456789", max_size=80)
 
@@ -129,3 +131,70 @@ def test_a_diff_backwards_swaps_added_and_removed():
     forward = diff_documents("Саясат", OLD, "Саясат", new)
     backward = diff_documents("Саясат", new, "Саясат", OLD)
     assert [r["section_id"] for r in forward["removed"]] == [a["section_id"] for a in backward["added"]]
+
+
+# ---- the word diff's work is bounded -------------------------------------------------------------
+
+REPEATING = st.text(alphabet="аө ң.", max_size=400)
+
+
+@given(REPEATING, REPEATING)
+def test_texts_that_repeat_a_few_tokens_still_diff_into_both_sides_exactly(old, new):
+    segments = diff_words(old, new)
+    assert side(segments, "old") == old and side(segments, "new") == new
+    assert all(a["op"] != b["op"] for a, b in pairwise(segments))
+
+
+def _long_text(size: int) -> str:
+    """Kyrgyz prose of about `size` characters that repeats itself, as long policies do."""
+    words = ["билим", "берүүнүн", "сапатын", "камсыздоо", "илимий-педагогикалык", "кадрларды", "даярдоо", "ң"]
+    numbered = (f"{index}. {words[index % len(words)]} {words[(index * 7) % len(words)]};" for index in range(size))
+    return " ".join(numbered)[:size]
+
+
+def test_a_100000_character_text_amended_at_both_ends_keeps_its_middle_equal():
+    old = _long_text(100_000)
+    new = "Жаңы башы. " + old[40:-40] + " Жаңы аягы."
+    segments = diff_words(old, new)
+    assert side(segments, "old") == old and side(segments, "new") == new
+    equal = [s for s in segments if s["op"] == "equal"]
+    assert max(len(s["text"]) for s in equal) > 99_800  # the untouched middle is one equal run
+    assert not compared_whole(old, new)
+
+
+def test_a_text_repeating_one_word_against_another_is_one_change():
+    old, new = "өнүгүү " * 30_000, "ң " * 30_000
+    assert diff_words(old, new) == [{"op": "delete", "text": old[:-1]}, {"op": "insert", "text": new[:-1]},
+                                    {"op": "equal", "text": " "}]
+
+
+def test_a_text_longer_than_the_bound_is_compared_whole_and_says_so():
+    old = "а " * (WHOLE_ABOVE // 2) + "б"
+    new = old[:-1] + "в"
+    assert compared_whole(old, new)
+    assert diff_words(old, new) == [{"op": "delete", "text": old}, {"op": "insert", "text": new}]
+    diff = diff_documents("Саясат", [section("a", old)], "Саясат", [section("a", new)])
+    assert diff["amended"][0]["compared"] == "whole"
+    assert diff["amended"][0]["text"] == [{"op": "delete", "text": old}, {"op": "insert", "text": new}]
+
+
+def test_a_document_diff_compares_word_by_word_up_to_its_budget_then_whole(monkeypatch):
+    monkeypatch.setattr(diffing, "WORDS_PER_DIFF", 60)  # two sections of 29 characters a side pair
+    old = [section(f"s{n}", f"биринчи {n} текст") for n in range(5)]
+    new = [section(f"s{n}", f"экинчи {n} текст") for n in range(5)]
+    amended = diff_documents("Саясат", old, "Саясат", new)["amended"]
+    assert [a["compared"] for a in amended] == ["words", "words", "whole", "whole", "whole"]
+    assert amended[0]["text"][0] == {"op": "delete", "text": "биринчи"}
+    assert amended[4]["text"] == [{"op": "delete", "text": "биринчи 4 текст"},
+                                  {"op": "insert", "text": "экинчи 4 текст"}]
+    unchanged_text = diff_documents("Саясат", old, "Саясат", [section("s0", "биринчи 0 текст", label="1.")])
+    assert unchanged_text["amended"][0]["compared"] == "words"
+
+
+def test_the_redline_marks_a_section_compared_whole():
+    old = "а " * (WHOLE_ABOVE // 2) + "б"
+    doc = {"title": "Саясат", "sections": [section("a", old), section("b", "өзгөргөн")]}
+    changed = {"title": "Саясат", "sections": [section("a", old + "в"), section("b", "өзгөрдү")]}
+    nodes = {n.section["id"]: n for n in redline(doc, changed).nodes}
+    assert nodes["a"].whole and nodes["a"].change == "amended"
+    assert not nodes["b"].whole and nodes["b"].segments

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 import pytest
 
 from events.domain import commands as cmd
+from events.domain import policy as policy_module
+from events.domain import rules
 from events.domain import types as ev
 from events.domain.errors import (
     AlreadyExists,
@@ -524,3 +526,64 @@ def test_a_policy_id_must_be_a_slug(policy_id):
     with pytest.raises(InvalidInput) as refused:
         Policy().create(create(policy_id), owner="o", ids=SequentialIds(), now=NOW)
     assert refused.value.field == "id"
+
+
+# ---- limits on a document and on one call -------------------------------------------------------
+
+def test_a_section_text_title_or_label_over_its_limit_is_refused_naming_it():
+    policy, ids = published_policy()
+    rid = open_revision(policy, ids)
+    before = len(policy.pending)
+    for op, field in ((cmd.AddSection(kind="item", text="ү" * (rules.MAX_SECTION_TEXT + 1)), "changes[0].text"),
+                      (cmd.AmendSection(section_id="s-0002", title="ө" * (rules.MAX_TITLE + 1)), "changes[0].title"),
+                      (cmd.AmendSection(section_id="s-0002", label="ң" * (rules.MAX_LABEL + 1)), "changes[0].label"),
+                      (cmd.RetitlePolicy(title="т" * (rules.MAX_TITLE + 1)), "changes[0].title")):
+        with pytest.raises(InvalidInput) as refused:
+            change(policy, rid, op, ids=ids)
+        assert refused.value.field == field and "at most" in refused.value.message
+    assert len(policy.pending) == before
+    change(policy, rid, cmd.AddSection(kind="item", text="ү" * rules.MAX_SECTION_TEXT), ids=ids)  # exactly fits
+
+
+def test_a_change_that_would_take_a_document_past_its_sections_or_text_is_refused(monkeypatch):
+    policy, ids = published_policy()
+    rid = open_revision(policy, ids)
+    held = len(policy.revisions[rid].preview.sections)
+    monkeypatch.setattr(rules, "MAX_SECTIONS", held + 1)
+    change(policy, rid, cmd.AddSection(kind="item", text="бир"), ids=ids)
+    with pytest.raises(InvalidInput) as refused:
+        change(policy, rid, cmd.AddSection(kind="item", text="эки"), ids=ids)
+    assert refused.value.field == "changes[0].sections" and f"at most {held + 1:,} sections" in refused.value.message
+    monkeypatch.setattr(rules, "MAX_SECTIONS", 50_000)
+    characters = policy.revisions[rid].preview.characters
+    monkeypatch.setattr(rules, "MAX_DOCUMENT_TEXT", characters + 5)
+    with pytest.raises(InvalidInput) as refused:
+        change(policy, rid, cmd.AmendSection(section_id="s-0002", text="ү" * 200), ids=ids)
+    assert "characters of text" in refused.value.message
+    assert policy.revisions[rid].preview.characters == characters  # the document kept its count
+
+
+def test_the_document_keeps_its_character_count_as_sections_change():
+    policy, ids = published_policy()
+    rid = open_revision(policy, ids)
+    preview = policy.revisions[rid].preview
+    counted = lambda: sum(len(s.text) + len(s.title or "") + len(s.label or "")  # noqa: E731
+                          for s in preview.sections.values())
+    assert preview.characters == counted()
+    change(policy, rid, cmd.AmendSection(section_id="s-0002", text="жаңы ү ө ң"), ids=ids)
+    change(policy, rid, cmd.AddSection(kind="item", label="1.", text="дагы"), ids=ids)
+    change(policy, rid, cmd.RemoveSection(section_id="s-0003"), ids=ids)
+    assert preview.characters == counted() and preview.copy().characters == counted()
+
+
+def test_a_new_policy_or_one_call_bringing_too_many_sections_is_refused(monkeypatch):
+    policy, ids = published_policy()
+    rid = open_revision(policy, ids)
+    monkeypatch.setattr(policy_module, "MAX_SECTIONS_PER_CALL", 3)
+    with pytest.raises(InvalidInput) as refused:
+        Policy().create(create(sections=cmd.section_drafts(SECTIONS)), owner="dean", ids=SequentialIds(), now=NOW)
+    assert refused.value.field == "sections" and "at most 3 sections (these are 4)" in refused.value.message
+    with pytest.raises(InvalidInput) as refused:
+        policy.change(cmd.ChangeRevision(policy_id=PID, revision_id=rid, changes=tuple(
+            cmd.AddSection(kind="item", text=f"{n}") for n in range(4))), actor=AUTHOR, ids=ids, now=NOW)
+    assert refused.value.field == "changes" and "at most 3 changes" in refused.value.message

@@ -111,11 +111,21 @@ class ReplaySchema(Schema):
     revisions = fields.List(fields.Nested(ReplayRevisionSchema))
 
 
+class CheckedUpToSchema(Schema):
+    id = fields.Integer(required=True)
+    position = fields.Integer(required=True)
+    signed_at = fields.String(required=True)
+
+
 class VerifySchema(Schema):
-    ok = fields.Boolean(required=True)
+    ok = fields.Boolean(required=True, metadata={"description": "the chain is whole and every checkpoint holds"})
     events_checked = fields.Integer(required=True)
     first_bad_position = fields.Integer(allow_none=True)
     problem = fields.String(allow_none=True)
+    checkpoints_checked = fields.Integer(required=True, metadata={
+        "description": "signed checkpoints found to hold: position present, hash equal, signature good"})
+    checked_up_to = fields.Nested(CheckedUpToSchema, allow_none=True, required=True, metadata={
+        "description": "the newest checkpoint that held (null: none signed yet)"})
 
 
 class CheckpointSchema(Schema):

@@ -6,6 +6,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from events.domain import commands as cmd
+from events.domain import rules
 from events.domain.document import KINDS
 from events.domain.errors import InvalidInput
 from events.domain.rules import (
@@ -75,10 +76,11 @@ class DiffQuery(Strict):
 
 class SectionInput(Strict):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
-    label = Text(allow_none=True, validate=validate.Length(max=50))
-    title = Text(allow_none=True, validate=validate.Length(max=2000))
-    text = Text(load_default="", validate=validate.Length(max=100_000))
-    children = fields.List(fields.Nested(lambda: SectionInput()), validate=validate.Length(max=2000))
+    label = Text(allow_none=True, validate=validate.Length(max=rules.MAX_LABEL))
+    title = Text(allow_none=True, validate=validate.Length(max=rules.MAX_TITLE))
+    text = Text(load_default="", validate=validate.Length(max=rules.MAX_SECTION_TEXT))
+    children = fields.List(fields.Nested(lambda: SectionInput()),
+                           validate=validate.Length(max=rules.MAX_SECTIONS_PER_CALL))
 
 
 class ApprovalRuleInput(Strict):
@@ -91,12 +93,12 @@ class PolicyCreate(CommandInput):
     command = cmd.CreatePolicy
 
     id = fields.String(required=True, validate=validate.Regexp(POLICY_ID.pattern + r"\Z", error=POLICY_ID_RULE))
-    title = Text(required=True, validate=[validate.Length(min=1, max=2000), NonBlank()])
+    title = Text(required=True, validate=[validate.Length(min=1, max=rules.MAX_TITLE), NonBlank()])
     language = fields.String(required=True, validate=validate.Regexp(LANGUAGE.pattern + r"\Z",
                                                                        error="a language tag such as ky"))
     review_interval_days = count(*REVIEW_INTERVAL_DAYS, required=True)
     approval_rule = fields.Nested(ApprovalRuleInput)
-    sections = fields.List(fields.Nested(SectionInput), validate=validate.Length(max=2000))
+    sections = fields.List(fields.Nested(SectionInput), validate=validate.Length(max=rules.MAX_SECTIONS_PER_CALL))
     summary = Text(validate=validate.Length(max=2000), metadata={"description": "summary of the draft revision"})
     reason = reason()
 
@@ -248,6 +250,10 @@ class SectionAmendment(Schema):
     section_id = fields.String()
     changed = fields.List(fields.String(metadata={"enum": ["text", "title", "label"]}))
     text = fields.List(fields.Nested(Segment), metadata={"description": "word-level diff of the text"})
+    compared = fields.String(metadata={
+        "enum": ["words", "whole"],
+        "description": "`whole` when the texts were too long to compare word by word: `text` is then one "
+                       "deletion of the old text and one insertion of the new"})
     title = fields.Nested(TitleChange, allow_none=True)
     label = fields.Nested(LabelChange, allow_none=True)
 

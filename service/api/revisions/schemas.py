@@ -6,6 +6,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from events.domain import commands as cmd
+from events.domain import rules
 from events.domain.canonical import parse_time
 from events.domain.document import KINDS
 from events.domain.rules import MEANINGS, STATUSES, VERDICTS
@@ -58,9 +59,9 @@ class ChangeOp(Strict):
     parent_id = Text(allow_none=True, validate=validate.Length(min=1, max=64))
     after_id = Text(allow_none=True, validate=validate.Length(min=1, max=64))
     kind = fields.String(validate=validate.OneOf(KINDS))
-    label = Text(allow_none=True, validate=validate.Length(max=50))
-    title = Text(allow_none=True, validate=validate.Length(max=2000))
-    text = Text(validate=validate.Length(max=100_000))
+    label = Text(allow_none=True, validate=validate.Length(max=rules.MAX_LABEL))
+    title = Text(allow_none=True, validate=validate.Length(max=rules.MAX_TITLE))
+    text = Text(validate=validate.Length(max=rules.MAX_SECTION_TEXT))
 
     @validates_schema
     def _fields_of_op(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -83,7 +84,8 @@ class ChangeOp(Strict):
 class ChangesInput(CommandInput):
     command = cmd.ChangeRevision
 
-    changes = fields.List(fields.Nested(ChangeOp), required=True, validate=validate.Length(min=1, max=2000))
+    changes = fields.List(fields.Nested(ChangeOp), required=True,
+                          validate=validate.Length(min=1, max=rules.MAX_SECTIONS_PER_CALL))
     reason = reason()
 
     def to_command(self, data: dict[str, Any]) -> dict[str, Any]:
