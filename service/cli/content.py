@@ -19,6 +19,7 @@ from events.domain.canonical import format_time, parse_time, utcnow
 from events.domain.document import Document
 from events.domain.errors import DomainError
 from projections import documents as versions
+from service import accounts
 from service.bootstrap import services
 from service.content import demo, importing
 from service.content.textformat import render_md, render_txt
@@ -77,8 +78,8 @@ def _require_schema(engine: Engine) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--id", "policy_id", required=True, help="the policy's id: 2-100 lowercase letters, digits, hyphens")
 @click.option("--title", help="the policy's title (default: the file's first line)")
-@click.option("--actor", required=True, help="who imports it, as the audit trail will name them")
-@click.option("--language", default="ky", show_default=True, help="the text's language tag")
+@click.option("--actor", required=True, help="the user who imports it, as the audit trail will name them")
+@click.option("--language", help="the text's language tag (default: detected from the text)")
 @click.option("--review-interval-days", default=importing.DEFAULT_REVIEW_INTERVAL_DAYS, show_default=True,
               type=click.IntRange(1, 3660), help="how often the policy is due for review")
 @click.option("--publish", is_flag=True, help="adopt the text at once as version 1 (approved outside the ledger)")
@@ -86,7 +87,7 @@ def _require_schema(engine: Engine) -> None:
 @click.option("--reason", help="why: recorded on the adoption with --publish (default: names the file), "
               "otherwise on the creation")
 @with_appcontext
-def import_command(file: Path, policy_id: str, title: str | None, actor: str, language: str,
+def import_command(file: Path, policy_id: str, title: str | None, actor: str, language: str | None,
                    review_interval_days: int, publish: bool, effective_from: str | None, reason: str | None) -> None:
     """Turn a plain-text or Markdown policy FILE into a structured policy: a draft, or version 1 with --publish."""
     request = importing.ImportRequest(
@@ -99,6 +100,7 @@ def import_command(file: Path, policy_id: str, title: str | None, actor: str, la
         parsed = importing.parse_policy_file(file)
         importing.check_request(request, parsed)
         _require_schema(services().engine)
+        _require_user(services().engine, actor)
         _check_sections(parsed.sections)
         result = importing.import_policy(ledger, parsed, request)
     except DomainError as error:
@@ -111,10 +113,16 @@ def import_command(file: Path, policy_id: str, title: str | None, actor: str, la
                    f"{', '.join(map(str, found.unclassified))}")
     else:
         click.echo("lines it could not classify: none")
-    click.echo(f"created policy {result.policy_id}: {result.title}")
+    click.echo(f"created policy {result.policy_id}: {result.title} (language {result.language})")
     click.echo(f"draft revision {result.draft_revision_id}")
     if result.version is not None:
         click.echo(f"adopted as version {result.version}, effective from {result.effective_from}")
+
+
+def _require_user(engine: Engine, name: str) -> None:
+    with engine.connect() as connection:
+        if accounts.find(connection, name) is None:
+            fail(f"--actor: no user {name!r}; add one with `policy-ledger users add`")
 
 
 def _check_sections(sections: list[dict[str, Any]]) -> None:

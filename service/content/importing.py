@@ -14,7 +14,9 @@ from events.domain.errors import InvalidInput
 from events.domain.policy import Actor
 from events.domain.rules import LANGUAGE, POLICY_ID, ApprovalRule
 
+from .language import detect_language
 from .textformat import ImportSummary, ParsedPolicy, parse_policy_text
+from .wordcheck import check_no_word_lost, words
 
 MAX_TITLE = 2000
 DEFAULT_REVIEW_INTERVAL_DAYS = 365
@@ -57,11 +59,20 @@ def read_policy_text(path: Path) -> str:
 
 
 def parse_policy_file(path: Path) -> ParsedPolicy:
-    """Read and parse a policy file, refusing one with no sections below its title."""
-    parsed = parse_policy_text(read_policy_text(path))
+    """Read and parse a policy file, refusing one with no sections below its title or one the parse loses words of."""
+    text = read_policy_text(path)
+    parsed = parse_policy_text(text)
     if not parsed.sections:
         raise InvalidInput(f"{path} has a title line but no sections below it", field="file")
+    check_no_word_lost(text, parsed.title, parsed.sections, path.name)
     return parsed
+
+
+def document_language(parsed: ParsedPolicy) -> str:
+    """Return the language a parsed document is written in, detected from its words."""
+    return detect_language(" ".join(word for section in walk_sections(parsed.sections)
+                                    for part in (section.get("title"), section.get("text"))
+                                    for word in words(part or "")) or parsed.title)
 
 
 def walk_sections(sections: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -90,7 +101,7 @@ class ImportRequest:
     actor: str
     source: str
     title: str | None = None
-    language: str = "ky"
+    language: str | None = None  # detected from the text when not given
     review_interval_days: int = DEFAULT_REVIEW_INTERVAL_DAYS
     approval_rule: ApprovalRule | None = None
     publish: bool = False
@@ -104,6 +115,7 @@ class ImportResult:
 
     policy_id: str
     title: str
+    language: str
     draft_revision_id: str
     summary: ImportSummary
     version: int | None = None
@@ -118,7 +130,8 @@ def adoption_reason(source: str) -> str:
 def check_request(request: ImportRequest, parsed: ParsedPolicy) -> str:
     """Check everything an import needs before its first append, so a refusal appends nothing; return the title."""
     check_policy_id(request.policy_id)
-    check_language(request.language)
+    if request.language is not None:
+        check_language(request.language)
     if not request.actor.strip() or len(request.actor) > 200:
         raise InvalidInput("the actor is a name of 1 to 200 characters", field="actor")
     title = (request.title if request.title is not None else parsed.title).strip()
@@ -137,19 +150,21 @@ def check_request(request: ImportRequest, parsed: ParsedPolicy) -> str:
 def import_policy(ledger: Ledger, parsed: ParsedPolicy, request: ImportRequest) -> ImportResult:
     """Create the policy with the parsed sections as its draft, and adopt that draft as version 1 if asked."""
     title = check_request(request, parsed)
+    language = request.language or document_language(parsed)
     created_reason = (request.reason if not request.publish else None) or f"imported from {request.source}"
     created = ledger.handle(cmd.CreatePolicy(
-        policy_id=request.policy_id, title=title, language=request.language,
+        policy_id=request.policy_id, title=title, language=language,
         review_interval_days=request.review_interval_days, approval_rule=request.approval_rule,
         sections=cmd.section_drafts(parsed.sections), summary=f"Text imported from {request.source}"),
         Context(actor=Actor(name=request.actor, role="author"), reason=created_reason))
     draft = created.result["draft_revision_id"]
     if not request.publish:
-        return ImportResult(policy_id=request.policy_id, title=title, draft_revision_id=draft,
+        return ImportResult(policy_id=request.policy_id, title=title, language=language, draft_revision_id=draft,
                             summary=parsed.summary)
     adopted = ledger.handle(
         cmd.AdoptRevision(policy_id=request.policy_id, revision_id=draft, effective_from=request.effective_from),
         Context(actor=Actor(name=request.actor, role="admin"),
                 reason=request.reason or adoption_reason(request.source)))
-    return ImportResult(policy_id=request.policy_id, title=title, draft_revision_id=draft, summary=parsed.summary,
+    return ImportResult(policy_id=request.policy_id, title=title, language=language, draft_revision_id=draft,
+                        summary=parsed.summary,
                         version=adopted.result["version"], effective_from=adopted.result["effective_from"])

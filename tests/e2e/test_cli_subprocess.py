@@ -27,6 +27,8 @@ def ledger_cli(tmp_path):
                               text=True, encoding="utf-8", env={**env, **extra}, timeout=120, cwd=tmp_path)
 
     assert run("init").returncode == 0
+    for name in ("quality-office", "dean"):  # the users the imports name as their actors
+        assert run("users", "add", name, "--role", "author", "--role", "admin").returncode == 0
     return run
 
 

@@ -16,6 +16,7 @@ from projections import documents as versions
 from projections.audit import audit_trail
 from projections.documents import policy_versions
 from projections.revisions import revisions
+from service.accounts import add_user
 from service.bootstrap import bootstrap
 from service.content.importing import ImportRequest, import_policy, parse_policy_file
 from service.content.textformat import parse_policy_text
@@ -72,6 +73,13 @@ def one_line_error(result) -> str:
     assert len(lines) == 1, result.output
     assert lines[0].startswith("Error: ")
     return lines[0]
+
+
+@pytest.fixture(autouse=True)
+def importers(app) -> None:
+    """The users the imports below name as their actors."""
+    for name in ("quality-office", "dean"):
+        add_user(app.extensions["policy_ledger"].engine, name, ["author", "admin"])
 
 
 @pytest.fixture
@@ -345,3 +353,38 @@ def test_every_command_explains_itself(runner, app, command):
     result = invoke(runner, command, "--help")
     assert result.exit_code == 0
     assert result.stdout.startswith("Usage: ") and "--help" in result.stdout
+
+
+# ---- who imports, in which language, and the importer's check of its own work ----------------------
+
+
+def test_an_actor_who_is_not_a_user_is_refused_and_nothing_is_appended(runner, app):
+    result = invoke(runner, "import", SEED_POLICY, "--id", "quality", "--actor", "nobody-here")
+    assert "--actor: no user 'nobody-here'" in one_line_error(result)
+    assert head(app) == 0
+
+
+def test_the_language_is_detected_when_not_given(runner, app, tmp_path):
+    english = write(tmp_path, "quality.txt", "Quality policy\n\n1. General provisions\n\n1.1 This policy sets out "
+                    "the aims of the university.\n\n1.2 The policy is reviewed every year.\n")
+    result = invoke(runner, "import", english, "--id", "quality", "--actor", "dean")
+    assert result.exit_code == 0, result.output
+    assert "created policy quality: Quality policy (language en)" in result.stdout
+    assert "text, 1 headings, 0 paragraphs, 2 items, depth 2" in result.stdout
+    seed = invoke(runner, "import", SEED_POLICY, "--id", "seed", "--actor", "dean", "--language", "ky-KG")
+    assert "(language ky-KG)" in seed.stdout
+
+
+def test_a_parse_that_would_lose_words_is_refused_naming_them(runner, app, tmp_path, monkeypatch):
+    from service.content import importing
+
+    def losing_parse(text: str):
+        parsed = parse_policy_text(text)
+        del parsed.sections[-1]
+        return parsed
+
+    monkeypatch.setattr(importing, "parse_policy_text", losing_parse)
+    source = write(tmp_path, "policy.txt", "Саясат\n\nБиринчи абзац.\n\nАкыркы абзац жоголот.\n")
+    message = one_line_error(invoke(runner, "import", source, "--id", "quality", "--actor", "dean"))
+    assert "policy.txt: the import would lose text, from the words: Акыркы абзац жоголот" in message
+    assert head(app) == 0
