@@ -89,7 +89,8 @@ def _require_schema(engine: Engine) -> None:
 @with_appcontext
 def import_command(file: Path, policy_id: str, title: str | None, actor: str, language: str | None,
                    review_interval_days: int, publish: bool, effective_from: str | None, reason: str | None) -> None:
-    """Turn a plain-text or Markdown policy FILE into a structured policy: a draft, or version 1 with --publish."""
+    """Turn a Word, PDF, Markdown or plain-text policy FILE into a structured policy: a draft, or version 1 with
+    --publish."""
     request = importing.ImportRequest(
         policy_id=policy_id, actor=actor, source=file.name, title=title, language=language,
         review_interval_days=review_interval_days, publish=publish,

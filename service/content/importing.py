@@ -15,10 +15,13 @@ from events.domain.policy import Actor
 from events.domain.rules import LANGUAGE, POLICY_ID, ApprovalRule
 
 from .language import detect_language
+from .pdfread import read_pdf
 from .textformat import ImportSummary, ParsedPolicy, parse_policy_text
 from .wordcheck import check_no_word_lost, words
+from .wordread import read_word
 
 MAX_TITLE = 2000
+MAX_IMPORT_BYTES = 20 * 1024 * 1024  # a policy file larger than this is not a policy
 DEFAULT_REVIEW_INTERVAL_DAYS = 365
 
 
@@ -35,37 +38,70 @@ def check_language(language: str) -> None:
         raise InvalidInput(f"language {language!r} must be a language tag such as ky, ru or en", field="language")
 
 
-def read_policy_text(path: Path) -> str:
-    """Return a file's UTF-8 text, refusing what cannot be a policy: missing, a directory, binary, empty."""
+def too_large(name: str) -> InvalidInput:
+    """Return the refusal of a file over the size limit an import takes."""
+    limit = MAX_IMPORT_BYTES
+    shown = f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit} bytes"
+    return InvalidInput(f"{name} is larger than the {shown} an import takes", field="file")
+
+
+def read_policy_bytes(path: Path) -> bytes:
+    """Return a file's bytes, refusing one that is missing, a directory or over the size limit."""
     if not path.exists():
         raise InvalidInput(f"no such file: {path}", field="file")
     if path.is_dir():
         raise InvalidInput(f"{path} is a directory, not a file", field="file")
     try:
-        raw = path.read_bytes()
+        if path.stat().st_size > MAX_IMPORT_BYTES:
+            raise too_large(path.name)
+        return path.read_bytes()
     except OSError as error:
         raise InvalidInput(f"cannot read {path}: {error.strerror or error}", field="file") from None
+
+
+def decode_policy_text(raw: bytes, name: str) -> str:
+    """Return a file's UTF-8 text, refusing what cannot be a policy text: not UTF-8, binary, empty."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise InvalidInput(f"{path} is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}); "
+        raise InvalidInput(f"{name} is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}); "
                            "convert it to UTF-8 first", field="file") from None
     if "\x00" in text:
         # PostgreSQL text cannot hold NUL, and no policy text has one: this is a binary file.
-        raise InvalidInput(f"{path} holds NUL bytes; it looks like a binary file, not text", field="file")
+        raise InvalidInput(f"{name} holds NUL bytes; it looks like a binary file, not text", field="file")
     if not text.strip():
-        raise InvalidInput(f"{path} is empty", field="file")
+        raise InvalidInput(f"{name} is empty", field="file")
     return text
+
+
+def read_policy_text(path: Path) -> str:
+    """Return a file's UTF-8 text, refusing what cannot be a policy: missing, a directory, binary, empty."""
+    return decode_policy_text(read_policy_bytes(path), str(path))
+
+
+def parse_document(raw: bytes, name: str) -> ParsedPolicy:
+    """Parse a policy file by its kind (.docx, .pdf, else Markdown or text) and check that no word was lost."""
+    suffix = Path(name).suffix.lower()
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise too_large(name)
+    if suffix == ".docx":
+        word = read_word(raw, name)
+        parsed, source = word.parsed, word.text
+    elif suffix == ".pdf":
+        pdf = read_pdf(raw, name)
+        parsed, source = pdf.parsed, pdf.text
+    else:
+        source = decode_policy_text(raw, name)
+        parsed = parse_policy_text(source)
+    if not parsed.sections:
+        raise InvalidInput(f"{name} has a title but no sections below it", field="file")
+    check_no_word_lost(source, parsed.title, parsed.sections, name)
+    return parsed
 
 
 def parse_policy_file(path: Path) -> ParsedPolicy:
     """Read and parse a policy file, refusing one with no sections below its title or one the parse loses words of."""
-    text = read_policy_text(path)
-    parsed = parse_policy_text(text)
-    if not parsed.sections:
-        raise InvalidInput(f"{path} has a title line but no sections below it", field="file")
-    check_no_word_lost(text, parsed.title, parsed.sections, path.name)
-    return parsed
+    return parse_document(read_policy_bytes(path), path.name)
 
 
 def document_language(parsed: ParsedPolicy) -> str:

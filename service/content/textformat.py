@@ -10,6 +10,7 @@ from typing import Any, Literal
 Section = dict[str, Any]
 Document = dict[str, Any]
 BlockKind = Literal["heading", "item", "paragraph"]
+SourceFormat = Literal["text", "markdown", "docx", "pdf"]
 
 BULLET = "•"
 
@@ -46,7 +47,7 @@ class ImportSummary:
     (a lowercase word or a stray symbol): most likely a marker or a continuation it could not place.
     """
 
-    format: Literal["text", "markdown"]
+    format: SourceFormat
     headings: int
     paragraphs: int
     items: int
@@ -82,7 +83,7 @@ class _Marker:
 
 
 @dataclass
-class _Block:
+class Block:
     """Consecutive lines forming one section, before the section is placed in the tree."""
 
     kind: BlockKind
@@ -107,7 +108,7 @@ def parse_policy_text(text: str) -> ParsedPolicy:
     first = next((index for index, line in enumerate(lines) if line.content), len(lines))
     title = _title(lines, first, markdown) if first < len(lines) else None
     rest = lines[first + 1:] if title is not None else lines[first:]
-    tree = _Tree()
+    tree = Tree()
     for block in _markdown_blocks(rest) if markdown else _text_blocks(rest):
         tree.add(block)
     return ParsedPolicy(title or "", tree.sections, tree.summary("markdown" if markdown else "text"))
@@ -138,6 +139,11 @@ def _lines(text: str) -> list[_Line]:
     # A byte-order mark is an encoding artefact, never part of the title.
     raw_lines = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return [_Line(number, _indent(raw), " ".join(raw.split())) for number, raw in enumerate(raw_lines, 1)]
+
+
+def line_at(number: int, indent: int = 0) -> _Line:
+    """Return the place of a block read from elsewhere than text: its ordinal and its list level as indent."""
+    return _Line(number, indent, "")
 
 
 def _indent(raw: str) -> int:
@@ -190,16 +196,16 @@ def _match_marker(content: str, markdown: bool) -> _Marker | None:
 #   - or it is a lead-in: it ends in a colon and does not start in lowercase.
 # A block ending in a colon becomes a lead-in heading, and the items after it are its children
 # until a paragraph or another heading closes the list. Items nest by decimal label (1.1. in 1.).
-def _text_blocks(lines: list[_Line]) -> list[_Block]:
+def _text_blocks(lines: list[_Line]) -> list[Block]:
     """Group lines of PDF text into blocks."""
-    blocks: list[_Block] = []
+    blocks: list[Block] = []
     for index, line in enumerate(lines):
         if not line.content:
             continue
         current = blocks[-1] if blocks else None
         marker = _match_marker(line.content, markdown=False)
         if marker is None and _stands_alone(lines, index, current):
-            blocks.append(_Block("paragraph", line, line.content, standalone=True))
+            blocks.append(Block("paragraph", line, line.content, standalone=True))
         elif current is not None and not _starts_block(current, line.content, marker):
             current.extend(line.content)
         else:
@@ -208,7 +214,7 @@ def _text_blocks(lines: list[_Line]) -> list[_Block]:
             for index, block in enumerate(blocks)]
 
 
-def _stands_alone(lines: list[_Line], index: int, current: _Block | None) -> bool:
+def _stands_alone(lines: list[_Line], index: int, current: Block | None) -> bool:
     """Tell whether a line is a heading on its own: blank lines around it, closing a list or opening one."""
     # In PDF text a wrapped line is between blank lines too, so the line must also read as a heading,
     # the next line must not go on in lowercase, and either a list item comes before it (whose text
@@ -225,7 +231,7 @@ def _stands_alone(lines: list[_Line], index: int, current: _Block | None) -> boo
     return following_item and bool(_CLOSED.search(current.text))
 
 
-def _numbered_heading(block: _Block, following: _Block | None) -> _Block:
+def _numbered_heading(block: Block, following: Block | None) -> Block:
     """Make a numbered block that reads as a heading and opens a group (1. Жалпы жоболор, then 1.1.) a heading."""
     if block.kind != "item" or not _is_heading_like(block.text) or following is None:
         return block
@@ -237,7 +243,7 @@ def _numbered_heading(block: _Block, following: _Block | None) -> _Block:
     else:
         opens_group = _starts_sequence(following.label)  # 2. Мақсаттар, then a list from 1. again
     if depth and (opens_group or (following.kind == "paragraph" and block.standalone)):
-        return _Block("heading", block.line, block.text, label=block.label, level=depth, numbered=depth)
+        return Block("heading", block.line, block.text, label=block.label, level=depth, numbered=depth)
     return block
 
 
@@ -248,7 +254,7 @@ def _opens_below(child: str | None, parent: str | None) -> bool:
     return _starts_sequence(child)
 
 
-def _starts_block(current: _Block, content: str, marker: _Marker | None) -> bool:
+def _starts_block(current: Block, content: str, marker: _Marker | None) -> bool:
     """Tell whether a PDF text line opens a new block instead of continuing the current one."""
     if _CLOSED.search(current.text):
         return True
@@ -262,10 +268,10 @@ def _is_lead_in_line(content: str) -> bool:
     return content.endswith(":") and not content[0].islower()
 
 
-def _markdown_blocks(lines: list[_Line]) -> list[_Block]:
+def _markdown_blocks(lines: list[_Line]) -> list[Block]:
     """Group Markdown lines into blocks, ended by blank lines and headings as Markdown has it."""
-    blocks: list[_Block] = []
-    current: _Block | None = None
+    blocks: list[Block] = []
+    current: Block | None = None
     for line in lines:
         heading = _MD_HEADING.match(line.content)
         marker = _match_marker(line.content, markdown=True)
@@ -282,17 +288,17 @@ def _markdown_blocks(lines: list[_Line]) -> list[_Block]:
     return blocks
 
 
-def _heading_block(line: _Line, level: int, text: str) -> _Block:
+def _heading_block(line: _Line, level: int, text: str) -> Block:
     numbered = _NUMBERED.match(text)
     if numbered and numbered["text"]:
-        return _Block("heading", line, numbered["text"], label=numbered["label"], level=level)
-    return _Block("heading", line, text, level=level)
+        return Block("heading", line, numbered["text"], label=numbered["label"], level=level)
+    return Block("heading", line, text, level=level)
 
 
-def _new_block(line: _Line, marker: _Marker | None) -> _Block:
+def _new_block(line: _Line, marker: _Marker | None) -> Block:
     if marker is None:
-        return _Block("paragraph", line, line.content)
-    return _Block("item", line, marker.text, label=marker.label, weak=marker.weak)
+        return Block("paragraph", line, line.content)
+    return Block("item", line, marker.text, label=marker.label, weak=marker.weak)
 
 
 def _join(text: str, piece: str) -> str:
@@ -306,7 +312,7 @@ def _join(text: str, piece: str) -> str:
     return f"{text} {piece}"
 
 
-class _Tree:
+class Tree:
     """Place blocks into the section tree, keeping track of the open headings and list."""
 
     def __init__(self) -> None:
@@ -314,9 +320,9 @@ class _Tree:
         self.unclassified: list[int] = []
         self._headings: list[tuple[int, Section, int]] = []
         self._lead_in: Section | None = None
-        self._items: list[tuple[_Block, Section]] = []
+        self._items: list[tuple[Block, Section]] = []
 
-    def add(self, block: _Block) -> None:
+    def add(self, block: Block) -> None:
         if block.kind == "heading":
             self._add_heading(block)
         elif block.kind == "item" and block.text:
@@ -326,7 +332,7 @@ class _Tree:
         else:
             self._add_paragraph(block)
 
-    def summary(self, source_format: Literal["text", "markdown"]) -> ImportSummary:
+    def summary(self, source_format: SourceFormat) -> ImportSummary:
         kinds = [section["kind"] for section in _walk(self.sections)]
         return ImportSummary(
             format=source_format,
@@ -344,7 +350,7 @@ class _Tree:
         self._lead_in = None
         self._items = []
 
-    def _add_heading(self, block: _Block) -> None:
+    def _add_heading(self, block: Block) -> None:
         while self._headings and self._headings[-1][0] >= block.level:
             self._headings.pop()
         section = _section("heading", block.label, block.text, "")
@@ -352,12 +358,12 @@ class _Tree:
         self._headings.append((block.level, section, block.numbered))
         self._close_list()
 
-    def _add_lead_in(self, block: _Block) -> None:
+    def _add_lead_in(self, block: Block) -> None:
         self._close_list()
         self._lead_in = _section("heading", None, block.text, "")
         self._container().append(self._lead_in)
 
-    def _add_item(self, block: _Block) -> None:
+    def _add_item(self, block: Block) -> None:
         self._close_numbered_headings(block)
         while self._items:
             top = self._items[-1][0]
@@ -374,7 +380,7 @@ class _Tree:
         siblings.append(section)
         self._items.append((block, section))
 
-    def _close_numbered_headings(self, block: _Block) -> None:
+    def _close_numbered_headings(self, block: Block) -> None:
         """Close the numbered headings of plain text that an item numbered at their depth follows (2. after 1.)."""
         path = _number_path(block.label)
         if not path or path[-1] == 1 or any(_style(open_item.label) == _style(block.label)
@@ -384,7 +390,7 @@ class _Tree:
             self._headings.pop()
             self._close_list()
 
-    def _add_paragraph(self, block: _Block) -> None:
+    def _add_paragraph(self, block: Block) -> None:
         # A marker with no text after it is kept as written rather than dropped as an empty item.
         text = block.text if block.kind == "paragraph" else block.line.content
         self._close_list()
@@ -397,7 +403,7 @@ def _section(kind: str, label: str | None, title: str | None, text: str) -> Sect
     return {"kind": kind, "label": label, "title": title, "text": text, "children": []}
 
 
-def _nests_under(child: _Block, parent: _Block) -> bool:
+def _nests_under(child: Block, parent: Block) -> bool:
     if child.line.indent != parent.line.indent:
         return child.line.indent > parent.line.indent
     child_path, parent_path = _number_path(child.label), _number_path(parent.label)

@@ -388,3 +388,47 @@ def test_a_parse_that_would_lose_words_is_refused_naming_them(runner, app, tmp_p
     message = one_line_error(invoke(runner, "import", source, "--id", "quality", "--actor", "dean"))
     assert "policy.txt: the import would lose text, from the words: Акыркы абзац жоголот" in message
     assert head(app) == 0
+
+
+# ---- Word and PDF files --------------------------------------------------------------------------------
+
+
+def test_a_word_file_is_imported_with_its_numbering(runner, app, tmp_path):
+    from tests.support.word import levels_docx
+    source = write(tmp_path, "политика.docx", levels_docx("ru"))
+    result = invoke(runner, "import", source, "--id", "quality", "--actor", "dean", "--publish")
+    assert result.exit_code == 0, result.output
+    assert "read политика.docx: docx, 2 headings, 2 paragraphs, 6 items, depth 3" in result.stdout
+    assert "(language ru)" in result.stdout
+    exported = json.loads(invoke(runner, "export", "quality", "--format", "json").stdout)
+    general = exported["sections"][0]
+    assert (general["kind"], general["label"], general["title"]) == ("heading", "1.", "Общие положения")
+    assert [c["label"] for c in general["children"][1]["children"]] == ["а)", "б)", "в)"]
+
+
+def test_the_seed_printed_to_pdf_is_imported_as_the_seed(runner, app, tmp_path):
+    from tests.support.pdfs import seed_pdf
+    source = write(tmp_path, "seed.pdf", seed_pdf())
+    result = invoke(runner, "import", source, "--id", "quality", "--actor", "dean")
+    assert result.exit_code == 0, result.output
+    assert "read seed.pdf: pdf, 3 headings, 5 paragraphs, 29 items, depth 2" in result.stdout
+    assert f"created policy quality: {SEED_TITLE} (language ky)" in result.stdout
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("policy.docx", b"PK\x03\x04 not really", "policy.docx is not a Word document that can be read"),
+    ("policy.pdf", "%PDF-1.7 Саясат".encode(), "policy.pdf is not a PDF that can be read"),
+])
+def test_a_damaged_document_is_one_line_and_appends_nothing(runner, app, tmp_path, name, content, message):
+    source = write(tmp_path, name, content)
+    assert message in one_line_error(invoke(runner, "import", source, "--id", "quality", "--actor", "dean"))
+    assert head(app) == 0
+
+
+def test_a_file_over_the_size_limit_is_refused(runner, app, tmp_path, monkeypatch):
+    from service.content import importing
+    monkeypatch.setattr(importing, "MAX_IMPORT_BYTES", 1024)
+    source = write(tmp_path, "big.txt", "Саясат\n\n" + "Бир сүйлөм. " * 200)
+    message = one_line_error(invoke(runner, "import", source, "--id", "quality", "--actor", "dean"))
+    assert "big.txt is larger than the 1024 bytes an import takes" in message
+    assert head(app) == 0
