@@ -19,10 +19,12 @@ from events.domain.canonical import format_time, parse_time, utcnow
 from events.domain.document import Document
 from events.domain.errors import DomainError
 from projections import documents as versions
-from service import accounts
+from service import accounts, queries
 from service.bootstrap import services
 from service.content import demo, importing
+from service.content.pdfwrite import controlled_copy_pdf
 from service.content.textformat import render_md, render_txt
+from service.content.wordwrite import controlled_copy_docx
 
 PROGRESS_THRESHOLD = 200  # sections; below this an import is over before a bar would draw
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -140,27 +142,45 @@ def _check_sections(sections: list[dict[str, Any]]) -> None:
 @click.option("--version", type=click.IntRange(min=1), help="this version, whatever is in force")
 @click.option("--at", metavar="TIME", help="the version in force at TIME (default: now)")
 @click.option("--as-of", metavar="TIME", help="as the ledger had recorded it by TIME")
-@click.option("--format", "output", type=click.Choice(["md", "txt", "json"]), default="md", show_default=True)
+@click.option("--format", "output", type=click.Choice(["md", "txt", "json", "pdf", "docx"]), default="md",
+              show_default=True, help="pdf and docx are controlled copies, naming the version, its approvers and hash")
+@click.option("-o", "--output", "target", type=click.Path(dir_okay=False, path_type=Path),
+              help="write to FILE instead of printing (needed for pdf and docx)")
 @with_appcontext
-def export_command(policy_id: str, version: int | None, at: str | None, as_of: str | None, output: str) -> None:
+def export_command(policy_id: str, version: int | None, at: str | None, as_of: str | None, output: str,
+                   target: Path | None) -> None:
     """Print a version of policy ID: the one in force now, in force --at a time, or --version N."""
     if version is not None and at is not None:
         fail("give --version or --at, not both")
+    if output in ("pdf", "docx") and target is None:
+        fail(f"--format {output} writes a file: give it with -o FILE")
     at_time = format_time(_moment(at, "--at") or utcnow())
     as_of_time = format_time(moment) if (moment := _moment(as_of, "--as-of")) else None
     engine = services().engine
     _require_schema(engine)
     with engine.connect() as connection:
         found = _find_version(connection, policy_id, version, at_time, as_of_time)
+        stamp = queries.copy_stamp(connection, policy_id, found, format_time(utcnow()))
     document = {
         "id": policy_id, **{key: found[key] for key in DOCUMENT_FIELDS}, "log_position": found["position"],
         "content_hash": found["content_hash"],
         "sections": Document.from_tree(found["title"], found["sections"]).tree(),  # in the API's key order
     }
+    content: bytes
     if output == "json":
-        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        content = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+    elif output in ("md", "txt"):
+        content = (render_md if output == "md" else render_txt)(document).encode()
     else:
-        click.echo((render_md if output == "md" else render_txt)(document), nl=False)
+        content = (controlled_copy_pdf if output == "pdf" else controlled_copy_docx)(document, stamp)
+    if target is None:
+        click.echo(content.decode(), nl=False)
+        return
+    try:
+        target.write_bytes(content)
+    except OSError as error:
+        fail(f"cannot write {target}: {error.strerror or error}")
+    click.echo(f"wrote {target}: policy {policy_id} version {found['version']} as {output}")
 
 
 def _find_version(connection: Connection, policy_id: str, version: int | None, at: str,

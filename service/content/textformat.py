@@ -474,7 +474,7 @@ def _md_blocks(sections: list[Section], level: int, indent: str) -> list[str]:
 
 def _md_section(section: Section, level: int, indent: str) -> list[str]:
     children = section.get("children") or []
-    if section["kind"] == "heading" and _is_lead_in(section):
+    if section["kind"] == "heading" and is_lead_in(section):
         # As a # heading a lead-in would also take in the paragraphs after its list.
         return [indent + section["title"], *_md_blocks(children, level, indent)]
     if section["kind"] == "heading":
@@ -490,7 +490,8 @@ def _md_section(section: Section, level: int, indent: str) -> list[str]:
     return [indent + _words(section.get("label"), title, section.get("text")), *_md_blocks(children, level, indent)]
 
 
-def _is_lead_in(section: Section) -> bool:
+def is_lead_in(section: Section) -> bool:
+    """Tell whether a heading is a lead-in: a line ending in a colon over a list of items, and nothing else."""
     return (
         not section.get("label")
         and not section.get("text")

@@ -59,8 +59,8 @@ class _Numbering:
             del counts[deeper]
         if levels[level].format == "bullet":
             return BULLET
-        if levels[level].format == "none":
-            return None
+        if levels[level].format == "none":  # the level text as written, with no number in it
+            return _LEVEL_FIELD.sub("", levels[level].text).strip() or None
 
         def field_value(match: re.Match[str]) -> str:
             at = int(match[1]) - 1

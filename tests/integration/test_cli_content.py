@@ -432,3 +432,80 @@ def test_a_file_over_the_size_limit_is_refused(runner, app, tmp_path, monkeypatc
     message = one_line_error(invoke(runner, "import", source, "--id", "quality", "--actor", "dean"))
     assert "big.txt is larger than the 1024 bytes an import takes" in message
     assert head(app) == 0
+
+
+# ---- controlled copies out, and back in -----------------------------------------------------------------
+
+
+def test_a_pdf_copy_names_the_version_its_approver_and_hash_and_embeds_its_fonts(runner, app, tmp_path, two_versions):
+    import pypdf
+    pid = two_versions
+    target = tmp_path / "copy.pdf"
+    result = invoke(runner, "export", pid, "--format", "pdf", "-o", target)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {target}: policy oshsu-quality version 2 as pdf" in result.stdout
+    reader = pypdf.PdfReader(target)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    exported = json.loads(invoke(runner, "export", pid, "--format", "json").stdout)
+    assert "Controlled copy as of " in text and "Policy oshsu-quality: " + SEED_TITLE in " ".join(text.split())
+    assert "Version 2, effective from" in text
+    assert "Approved by qa-director (approver) as “approved” at 2021-" in text
+    assert exported["content_hash"] in text.replace("\n", "")
+    assert all(letter in text for letter in "үөң")
+    fonts = {font.get_object()["/BaseFont"] for page in reader.pages
+             for font in page["/Resources"]["/Font"].values()}
+    assert fonts and all("Ledger-Sans" in name for name in fonts)
+    assert all("/FontFile2" in font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+               for page in reader.pages for font in page["/Resources"]["/Font"].values())
+
+
+def test_a_pdf_copy_imports_back_with_the_same_words_in_the_same_order(runner, app, tmp_path, two_versions):
+    from service.content.wordcheck import result_words
+    pid = two_versions
+    target = tmp_path / "copy.pdf"
+    assert invoke(runner, "export", pid, "--format", "pdf", "-o", target).exit_code == 0
+    result = invoke(runner, "import", target, "--id", "again", "--actor", "dean", "--publish")
+    assert result.exit_code == 0, result.output
+    original = json.loads(invoke(runner, "export", pid, "--format", "json").stdout)
+    again = json.loads(invoke(runner, "export", "again", "--format", "json").stdout)
+    assert [w for w, _ in result_words(again["title"], again["sections"])] == [
+        w for w, _ in result_words(original["title"], original["sections"])]
+
+
+def test_a_word_copy_imports_back_to_the_same_section_tree(runner, app, tmp_path, two_versions):
+    import docx
+    pid = two_versions
+    target = tmp_path / "copy.docx"
+    assert invoke(runner, "export", pid, "--format", "docx", "-o", target).exit_code == 0
+    header = "\n".join(p.text for p in docx.Document(str(target)).sections[0].header.paragraphs)
+    assert "Version 2, effective from" in header and "Approved by qa-director (approver)" in header
+    result = invoke(runner, "import", target, "--id", "again", "--actor", "dean", "--publish")
+    assert result.exit_code == 0, result.output
+    assert "docx, 3 headings, 5 paragraphs, 29 items, depth 2" in result.stdout
+    original = json.loads(invoke(runner, "export", pid, "--format", "json").stdout)
+    again = json.loads(invoke(runner, "export", "again", "--format", "json").stdout)
+    assert (again["title"], shape(again["sections"])) == (original["title"], shape(original["sections"]))
+
+
+def test_a_word_copy_uses_words_own_styles_and_list_numbering(runner, app, tmp_path, two_versions):
+    import docx
+    from docx.oxml.ns import qn
+    pid = two_versions
+    target = tmp_path / "copy.docx"
+    assert invoke(runner, "export", pid, "--format", "docx", "-o", target).exit_code == 0
+    document = docx.Document(str(target))
+    styles = [p.style.name for p in document.paragraphs]
+    assert styles[0] == "Title" and styles.count("List Paragraph") == 29
+    numbered = [p for p in document.paragraphs if p.style.name == "List Paragraph"]
+    assert all(p.paragraph_format.element.pPr.find(qn("w:numPr")) is not None for p in numbered)
+    formats = {lvl.find(qn("w:numFmt")).get(qn("w:val"))
+               for lvl in document.part.numbering_part.element.iter(qn("w:lvl")) if lvl.get(qn("w:ilvl")) == "0"}
+    assert {"bullet", "upperRoman"} <= formats
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--format", "pdf"], "--format pdf writes a file: give it with -o FILE"),
+    (["--format", "docx"], "--format docx writes a file: give it with -o FILE"),
+])
+def test_a_controlled_copy_needs_a_file_to_write(runner, app, published, args, message):
+    assert message in one_line_error(invoke(runner, "export", published, *args))
