@@ -100,7 +100,7 @@ def import_command(file: Path, policy_id: str, title: str | None, actor: str, la
     ledger = services().ledger
     try:
         importing.check_policy_id(policy_id)  # before reading, so a typo in the id costs nothing
-        parsed = importing.parse_policy_file(file)
+        parsed = importing.parse_policy_file(file, current_app.config.get("IMPORT_MAX_BYTES"))
         importing.check_request(request, parsed)
         _require_schema(services().engine)
         _require_user(services().engine, actor)

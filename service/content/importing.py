@@ -38,22 +38,22 @@ def check_language(language: str) -> None:
         raise InvalidInput(f"language {language!r} must be a language tag such as ky, ru or en", field="language")
 
 
-def too_large(name: str) -> InvalidInput:
+def too_large(name: str, limit: int) -> InvalidInput:
     """Return the refusal of a file over the size limit an import takes."""
-    limit = MAX_IMPORT_BYTES
     shown = f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit} bytes"
     return InvalidInput(f"{name} is larger than the {shown} an import takes", field="file")
 
 
-def read_policy_bytes(path: Path) -> bytes:
+def read_policy_bytes(path: Path, limit: int | None = None) -> bytes:
     """Return a file's bytes, refusing one that is missing, a directory or over the size limit."""
     if not path.exists():
         raise InvalidInput(f"no such file: {path}", field="file")
     if path.is_dir():
         raise InvalidInput(f"{path} is a directory, not a file", field="file")
     try:
-        if path.stat().st_size > MAX_IMPORT_BYTES:
-            raise too_large(path.name)
+        limit = limit or MAX_IMPORT_BYTES
+        if path.stat().st_size > limit:
+            raise too_large(path.name, limit)
         return path.read_bytes()
     except OSError as error:
         raise InvalidInput(f"cannot read {path}: {error.strerror or error}", field="file") from None
@@ -79,11 +79,12 @@ def read_policy_text(path: Path) -> str:
     return decode_policy_text(read_policy_bytes(path), str(path))
 
 
-def parse_document(raw: bytes, name: str) -> ParsedPolicy:
+def parse_document(raw: bytes, name: str, limit: int | None = None) -> ParsedPolicy:
     """Parse a policy file by its kind (.docx, .pdf, else Markdown or text) and check that no word was lost."""
     suffix = Path(name).suffix.lower()
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise too_large(name)
+    limit = limit or MAX_IMPORT_BYTES
+    if len(raw) > limit:
+        raise too_large(name, limit)
     if suffix == ".docx":
         word = read_word(raw, name)
         parsed, source = word.parsed, word.text
@@ -99,9 +100,9 @@ def parse_document(raw: bytes, name: str) -> ParsedPolicy:
     return parsed
 
 
-def parse_policy_file(path: Path) -> ParsedPolicy:
+def parse_policy_file(path: Path, limit: int | None = None) -> ParsedPolicy:
     """Read and parse a policy file, refusing one with no sections below its title or one the parse loses words of."""
-    return parse_document(read_policy_bytes(path), path.name)
+    return parse_document(read_policy_bytes(path, limit), path.name, limit)
 
 
 def document_language(parsed: ParsedPolicy) -> str:
@@ -183,16 +184,21 @@ def check_request(request: ImportRequest, parsed: ParsedPolicy) -> str:
     return title
 
 
+def create_command(parsed: ParsedPolicy, request: ImportRequest) -> cmd.CreatePolicy:
+    """Return the command creating the policy with the parsed sections as its draft, after checking the request."""
+    title = check_request(request, parsed)
+    return cmd.CreatePolicy(
+        policy_id=request.policy_id, title=title, language=request.language or document_language(parsed),
+        review_interval_days=request.review_interval_days, approval_rule=request.approval_rule,
+        sections=cmd.section_drafts(parsed.sections), summary=f"Text imported from {request.source}")
+
+
 def import_policy(ledger: Ledger, parsed: ParsedPolicy, request: ImportRequest) -> ImportResult:
     """Create the policy with the parsed sections as its draft, and adopt that draft as version 1 if asked."""
-    title = check_request(request, parsed)
-    language = request.language or document_language(parsed)
+    command = create_command(parsed, request)
+    title, language = command.title, command.language
     created_reason = (request.reason if not request.publish else None) or f"imported from {request.source}"
-    created = ledger.handle(cmd.CreatePolicy(
-        policy_id=request.policy_id, title=title, language=language,
-        review_interval_days=request.review_interval_days, approval_rule=request.approval_rule,
-        sections=cmd.section_drafts(parsed.sections), summary=f"Text imported from {request.source}"),
-        Context(actor=Actor(name=request.actor, role="author"), reason=created_reason))
+    created = ledger.handle(command, Context(actor=Actor(name=request.actor, role="author"), reason=created_reason))
     draft = created.result["draft_revision_id"]
     if not request.publish:
         return ImportResult(policy_id=request.policy_id, title=title, language=language, draft_revision_id=draft,

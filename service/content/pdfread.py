@@ -15,6 +15,7 @@ from pdfplumber.utils.exceptions import PdfminerException
 
 from events.domain.errors import InvalidInput
 
+from . import copies
 from .textformat import ParsedPolicy, parse_policy_text
 
 # A line that is only a page number: 3, - 3 -, 3 / 12, Page 3 of 12, Бет 3, Страница 3 из 12, Seite 3 von 12.
@@ -25,10 +26,6 @@ _DIGITS = re.compile(r"\d+")
 RUNNING_NUMBERED = 40  # characters: a running line at most this long may carry the page's number
 EDGE_LINES = 2  # how many lines at the top and the bottom of a page may be a running header or footer
 PARAGRAPH_GAP = 1.5  # a gap this many times the usual line spacing separates blocks with a blank line
-# The marker a controlled copy's PDF carries in its keywords, and the line its block of print details opens with:
-# on import the block is left out, as it says where the copy came from, not what the policy says.
-CONTROLLED_COPY_KEYWORD = "policy-ledger-controlled-copy"
-CONTROLLED_COPY_OPENING = "Controlled copy"
 
 
 @dataclass(frozen=True)
@@ -54,7 +51,8 @@ def read_pdf(data: bytes, name: str) -> PdfText:
     if not lines:
         raise InvalidInput(f"{name} has no text to read; it may be a scanned image (run it through OCR first)",
                            field="file")
-    if CONTROLLED_COPY_KEYWORD in keywords:
+    if copies.KEYWORD in keywords:
+        # A controlled copy's block of print details says where the copy came from, not what the policy says.
         lines = _without_print_block(lines)
     text = "\n".join(_text_lines(lines))
     parsed = parse_policy_text(text)
@@ -124,7 +122,7 @@ def _usual_spacing(lines: list[_Line]) -> float:
 
 
 def _without_print_block(lines: list[_Line]) -> list[_Line]:
-    openings = [index for index, line in enumerate(lines) if line.text.startswith(CONTROLLED_COPY_OPENING)]
+    openings = [index for index, line in enumerate(lines) if line.text.startswith(copies.OPENING)]
     return lines[:openings[-1]] if openings else lines
 
 

@@ -426,8 +426,7 @@ def test_a_damaged_document_is_one_line_and_appends_nothing(runner, app, tmp_pat
 
 
 def test_a_file_over_the_size_limit_is_refused(runner, app, tmp_path, monkeypatch):
-    from service.content import importing
-    monkeypatch.setattr(importing, "MAX_IMPORT_BYTES", 1024)
+    monkeypatch.setitem(app.config, "IMPORT_MAX_BYTES", 1024)
     source = write(tmp_path, "big.txt", "Саясат\n\n" + "Бир сүйлөм. " * 200)
     message = one_line_error(invoke(runner, "import", source, "--id", "quality", "--actor", "dean"))
     assert "big.txt is larger than the 1024 bytes an import takes" in message
