@@ -18,7 +18,7 @@ def stamp_lines(stamp: dict[str, Any]) -> list[str]:
         f"Version {stamp['version']}, effective from {stamp['effective_from']}",
     ]
     for approver in stamp["approvers"]:
-        lines.append(f"Approved by {approver['name']} ({approver['role']}) as “{approver['meaning']}” "
+        lines.append(f"Approved by {approver['name']}, {approver['role']}, as “{approver['meaning']}” "
                      f"at {approver['at']}")
     if not stamp["approvers"]:
         lines.append("Adopted as approved outside the ledger" if stamp["adopted"] else "No approvals recorded")

@@ -18,10 +18,8 @@ from service import queries
 from service.api import common
 from service.api.common import IDEMPOTENCY_KEY, IF_NONE_MATCH, QUERY, READ_PROBLEMS, Parsed, now, policy_row, reading
 from service.bootstrap import services
-from service.content import importing
+from service.content import controlled, importing
 from service.content.diffing import diff_documents
-from service.content.pdfwrite import controlled_copy_pdf
-from service.content.wordwrite import controlled_copy_docx
 from service.http.caching import FROM_BODY, IMMUTABLE, REVALIDATE, conditional, make_etag
 from service.http.guards import file_upload
 from service.http.paging import page
@@ -195,30 +193,24 @@ class Version(MethodView):
         return {**found, "scheduled": None}
 
 
-COPY_TYPES = {
-    "pdf": "application/pdf",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-}
-
-
 def controlled_copy(pid: str, number: int, args: dict[str, Any], kind: str) -> Response:
     """Answer a controlled copy of a published version, printed now, as a PDF or Word file."""
     with reading() as connection:
         _, found, _ = document(connection, pid, {**args, "version": number})
         stamp = queries.copy_stamp(connection, pid, found, now())
-    writer = controlled_copy_pdf if kind == "pdf" else controlled_copy_docx
-    content = writer({**found, "id": pid}, stamp)
-    answer = Response(content, mimetype=COPY_TYPES[kind])
-    answer.headers["Content-Disposition"] = f'attachment; filename="{pid}-v{number}.{kind}"'
+    answer = Response(controlled.controlled_copy(kind, {**found, "id": pid}, stamp),
+                      mimetype=controlled.CONTENT_TYPES[kind])
+    answer.headers["Content-Disposition"] = f'attachment; filename="{controlled.file_name(pid, number, kind)}"'
     answer.headers["Cache-Control"] = "no-cache"  # each copy names the moment it was printed
     return answer
 
 
 def _copy_doc(kind: str) -> dict[str, Any]:
+    binary = {"schema": {"type": "string", "format": "binary"}}
     return {"responses": {"200": {"description": f"a controlled copy as {kind.upper()}: the version's document and a "
                                                  "block naming policy, version, effective date, approvers with their "
                                                  "meanings, content hash and when it was printed",
-                                  "content": {COPY_TYPES[kind]: {"schema": {"type": "string", "format": "binary"}}}}}}
+                                  "content": {controlled.CONTENT_TYPES[kind]: binary}}}}
 
 
 @blp.route("/<pid>/versions/<int:number>/document.pdf")
