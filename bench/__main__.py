@@ -6,12 +6,12 @@ import sys
 import time
 from pathlib import Path
 
-from . import appends, machine, peer, pointintime, rebuild, replay, report, web
+from . import appends, documents, machine, peer, pointintime, rebuild, replay, report, web
 from .corpus import Corpus
 from .databases import postgres_reason, scratch
 from .figures import Figure
 
-GROUPS = ("appends", "replay", "rebuild", "pit", "http")
+GROUPS = ("appends", "replay", "rebuild", "pit", "http", "documents")
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         if "http" in args.only:
             say(f"HTTP: {args.http_clients} clients × {args.http_seconds:g} s × {args.rounds} rounds per target")
             figures += web.measure(place, clients=args.http_clients, seconds=args.http_seconds, rounds=args.rounds)
+        if "documents" in args.only:
+            say(f"documents: the seed printed to PDF, read by three libraries × {args.rounds} rounds")
+            figures += documents.measure(rounds=args.rounds if args.quick else max(5, args.rounds))
     record["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     report.write_json(args.output, record, figures)
     print(report.table(figures))
