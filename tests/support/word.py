@@ -114,3 +114,31 @@ def levels_docx(language: str) -> bytes:
     table.cell(1, 0).text = "QA"
     table.cell(1, 1).text = "ISO 9001"
     return saved(document)
+
+
+def with_footnote(text: str, note: str) -> bytes:
+    """A policy whose paragraph carries a footnote, the footnotes part made with python-docx's package API."""
+    from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import XmlPart
+
+    document = docx.Document()
+    document.add_paragraph("Саясат", style="Title")
+    paragraph = document.add_paragraph(text)
+    reference = _element("w:r")
+    reference.append(_element("w:footnoteReference", id="1"))
+    paragraph._p.append(reference)
+    footnotes = _element("w:footnotes")
+    for number, kind, words in ((-1, "separator", ""), (0, "continuationSeparator", ""), (1, None, note)):
+        footnote = _element("w:footnote", id=str(number), **({"type": kind} if kind else {}))
+        body = _element("w:p")
+        run = _element("w:r")
+        shown = _element("w:t")
+        shown.text = words
+        run.append(shown)
+        body.append(run)
+        footnote.append(body)
+        footnotes.append(footnote)
+    part = XmlPart(PackURI("/word/footnotes.xml"), CONTENT_TYPE.WML_FOOTNOTES, footnotes, document.part.package)
+    document.part.relate_to(part, RELATIONSHIP_TYPE.FOOTNOTES)
+    return saved(document)

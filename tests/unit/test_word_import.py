@@ -98,3 +98,13 @@ def test_a_damaged_word_file_is_refused_naming_the_file(content) -> None:
     with pytest.raises(InvalidInput) as refused:
         parse_document(content(), "policy.docx")
     assert refused.value.message.startswith("policy.docx is not a Word document that can be read")
+
+
+def test_footnotes_are_kept_after_the_text_with_their_number_as_label() -> None:
+    from tests.support.word import with_footnote
+    parsed = parse_document(with_footnote("Саясат ар жыл сайын каралат.", "Окумуштуулар кеңешинин чечими менен."),
+                            "policy.docx")
+    assert [(s["kind"], s["label"], s["text"]) for s in parsed.sections] == [
+        ("paragraph", None, "Саясат ар жыл сайын каралат."),
+        ("paragraph", "[1]", "Окумуштуулар кеңешинин чечими менен."),
+    ]
