@@ -6,12 +6,12 @@ import sys
 import time
 from pathlib import Path
 
-from . import appends, diffs, large, machine, peer, pointintime, rebuild, replay, report, search, web
+from . import appends, diffs, documents, large, machine, peer, pointintime, rebuild, replay, report, search, web
 from .corpus import Corpus
 from .databases import postgres_reason, scratch
 from .figures import Figure
 
-GROUPS = ("appends", "replay", "rebuild", "pit", "http", "search", "diff", "large")
+GROUPS = ("appends", "replay", "rebuild", "pit", "http", "search", "diff", "large", "documents")
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
             size = 2_000 if args.quick else 20_000
             say(f"large documents: {size:,} sections against 200, SQLite and PostgreSQL")
             figures += large.measure(place, size=size, small=200, rounds=max(5, 4 * args.rounds), postgres=postgres)
+        if "documents" in args.only:
+            say(f"documents: the seed printed to PDF, read by three libraries × {args.rounds} rounds")
+            figures += documents.measure(rounds=args.rounds if args.quick else max(5, args.rounds))
     record["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     report.write_json(args.output, record, figures)
     print(report.table(figures))

@@ -15,6 +15,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "DATABASE_URL": (None, str),
     "ANONYMOUS_READS": (True, _flag),
     "MAX_CONTENT_LENGTH": (1024 * 1024, int),
+    "IMPORT_MAX_BYTES": (20 * 1024 * 1024, int),  # the largest file an import takes (API and command line)
     "SIGNING_KEY_FILE": (None, str),
     "CHECKPOINT_INTERVAL_SECONDS": (0, int),
     "LOG_LEVEL": ("INFO", str),

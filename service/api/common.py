@@ -14,6 +14,9 @@ from apispec import BasePlugin
 from flask import current_app, request
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate
 from sqlalchemy import Connection
+from webargs.flaskparser import FlaskParser
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import CombinedMultiDict
 
 from events.domain.canonical import format_time
 from events.domain.commands import Command
@@ -262,8 +265,23 @@ class HeadersPlugin(BasePlugin):
                         "description": "Not Modified: the ETag still matches"}
 
 
+class Parser(FlaskParser):
+    """webargs' Flask parser, with one more location: a multipart body's fields and files, read as one."""
+
+    __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}  # noqa: RUF012
+
+    def load_multipart(self, req: Any, schema: Any) -> Any:
+        """Return a multipart body's fields and files as one mapping."""
+        return MultiDictProxy(CombinedMultiDict([req.form, req.files]), schema)
+
+
 class Blueprint(flask_smorest.Blueprint):
     """A resource's blueprint: ids in its paths are checked first, and its views can document headers."""
+
+    ARGUMENTS_PARSER = Parser()
+    # A file and the fields beside it are one multipart/form-data body, described as one schema.
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {  # noqa: RUF012 (flask-smorest's own class attribute)
+        **flask_smorest.Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING, "multipart": "multipart/form-data"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

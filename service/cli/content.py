@@ -19,9 +19,12 @@ from events.domain.canonical import format_time, parse_time, utcnow
 from events.domain.document import Document
 from events.domain.errors import DomainError
 from projections import documents as versions
+from service import accounts, queries
 from service.bootstrap import services
 from service.content import demo, importing
+from service.content.pdfwrite import controlled_copy_pdf
 from service.content.textformat import render_md, render_txt
+from service.content.wordwrite import controlled_copy_docx
 
 PROGRESS_THRESHOLD = 200  # sections; below this an import is over before a bar would draw
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -77,8 +80,8 @@ def _require_schema(engine: Engine) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--id", "policy_id", required=True, help="the policy's id: 2-100 lowercase letters, digits, hyphens")
 @click.option("--title", help="the policy's title (default: the file's first line)")
-@click.option("--actor", required=True, help="who imports it, as the audit trail will name them")
-@click.option("--language", default="ky", show_default=True, help="the text's language tag")
+@click.option("--actor", required=True, help="the user who imports it, as the audit trail will name them")
+@click.option("--language", help="the text's language tag (default: detected from the text)")
 @click.option("--review-interval-days", default=importing.DEFAULT_REVIEW_INTERVAL_DAYS, show_default=True,
               type=click.IntRange(1, 3660), help="how often the policy is due for review")
 @click.option("--publish", is_flag=True, help="adopt the text at once as version 1 (approved outside the ledger)")
@@ -86,9 +89,10 @@ def _require_schema(engine: Engine) -> None:
 @click.option("--reason", help="why: recorded on the adoption with --publish (default: names the file), "
               "otherwise on the creation")
 @with_appcontext
-def import_command(file: Path, policy_id: str, title: str | None, actor: str, language: str,
+def import_command(file: Path, policy_id: str, title: str | None, actor: str, language: str | None,
                    review_interval_days: int, publish: bool, effective_from: str | None, reason: str | None) -> None:
-    """Turn a plain-text or Markdown policy FILE into a structured policy: a draft, or version 1 with --publish."""
+    """Turn a Word, PDF, Markdown or plain-text policy FILE into a structured policy: a draft, or version 1 with
+    --publish."""
     request = importing.ImportRequest(
         policy_id=policy_id, actor=actor, source=file.name, title=title, language=language,
         review_interval_days=review_interval_days, publish=publish,
@@ -96,9 +100,10 @@ def import_command(file: Path, policy_id: str, title: str | None, actor: str, la
     ledger = services().ledger
     try:
         importing.check_policy_id(policy_id)  # before reading, so a typo in the id costs nothing
-        parsed = importing.parse_policy_file(file)
+        parsed = importing.parse_policy_file(file, current_app.config.get("IMPORT_MAX_BYTES"))
         importing.check_request(request, parsed)
         _require_schema(services().engine)
+        _require_user(services().engine, actor)
         _check_sections(parsed.sections)
         result = importing.import_policy(ledger, parsed, request)
     except DomainError as error:
@@ -111,10 +116,16 @@ def import_command(file: Path, policy_id: str, title: str | None, actor: str, la
                    f"{', '.join(map(str, found.unclassified))}")
     else:
         click.echo("lines it could not classify: none")
-    click.echo(f"created policy {result.policy_id}: {result.title}")
+    click.echo(f"created policy {result.policy_id}: {result.title} (language {result.language})")
     click.echo(f"draft revision {result.draft_revision_id}")
     if result.version is not None:
         click.echo(f"adopted as version {result.version}, effective from {result.effective_from}")
+
+
+def _require_user(engine: Engine, name: str) -> None:
+    with engine.connect() as connection:
+        if accounts.find(connection, name) is None:
+            fail(f"--actor: no user {name!r}; add one with `policy-ledger users add`")
 
 
 def _check_sections(sections: list[dict[str, Any]]) -> None:
@@ -132,27 +143,45 @@ def _check_sections(sections: list[dict[str, Any]]) -> None:
 @click.option("--version", type=click.IntRange(min=1), help="this version, whatever is in force")
 @click.option("--at", metavar="TIME", help="the version in force at TIME (default: now)")
 @click.option("--as-of", metavar="TIME", help="as the ledger had recorded it by TIME")
-@click.option("--format", "output", type=click.Choice(["md", "txt", "json"]), default="md", show_default=True)
+@click.option("--format", "output", type=click.Choice(["md", "txt", "json", "pdf", "docx"]), default="md",
+              show_default=True, help="pdf and docx are controlled copies, naming the version, its approvers and hash")
+@click.option("-o", "--output", "target", type=click.Path(dir_okay=False, path_type=Path),
+              help="write to FILE instead of printing (needed for pdf and docx)")
 @with_appcontext
-def export_command(policy_id: str, version: int | None, at: str | None, as_of: str | None, output: str) -> None:
+def export_command(policy_id: str, version: int | None, at: str | None, as_of: str | None, output: str,
+                   target: Path | None) -> None:
     """Print a version of policy ID: the one in force now, in force --at a time, or --version N."""
     if version is not None and at is not None:
         fail("give --version or --at, not both")
+    if output in ("pdf", "docx") and target is None:
+        fail(f"--format {output} writes a file: give it with -o FILE")
     at_time = format_time(_moment(at, "--at") or utcnow())
     as_of_time = format_time(moment) if (moment := _moment(as_of, "--as-of")) else None
     engine = services().engine
     _require_schema(engine)
     with engine.connect() as connection:
         found = _find_version(connection, policy_id, version, at_time, as_of_time)
+        stamp = queries.copy_stamp(connection, policy_id, found, format_time(utcnow()))
     document = {
         "id": policy_id, **{key: found[key] for key in DOCUMENT_FIELDS}, "log_position": found["position"],
         "content_hash": found["content_hash"],
         "sections": Document.from_tree(found["title"], found["sections"]).tree(),  # in the API's key order
     }
+    content: bytes
     if output == "json":
-        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        content = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+    elif output in ("md", "txt"):
+        content = (render_md if output == "md" else render_txt)(document).encode()
     else:
-        click.echo((render_md if output == "md" else render_txt)(document), nl=False)
+        content = (controlled_copy_pdf if output == "pdf" else controlled_copy_docx)(document, stamp)
+    if target is None:
+        click.echo(content.decode(), nl=False)
+        return
+    try:
+        target.write_bytes(content)
+    except OSError as error:
+        fail(f"cannot write {target}: {error.strerror or error}")
+    click.echo(f"wrote {target}: policy {policy_id} version {found['version']} as {output}")
 
 
 def _find_version(connection: Connection, policy_id: str, version: int | None, at: str,

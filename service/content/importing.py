@@ -25,7 +25,11 @@ from events.domain.rules import (
     check_section,
 )
 
+from .language import detect_language
+from .pdfread import read_pdf
 from .textformat import ImportSummary, ParsedPolicy, parse_policy_text
+from .wordcheck import check_no_word_lost, words
+from .wordread import read_word
 
 DEFAULT_REVIEW_INTERVAL_DAYS = 365
 # A file larger than this cannot become a policy: a document holds at most MAX_DOCUMENT_TEXT characters,
@@ -46,9 +50,17 @@ def check_language(language: str) -> None:
         raise InvalidInput(f"language {language!r} must be a language tag such as ky, ru or en", field="language")
 
 
-def read_policy_text(path: Path) -> str:
-    """Return a file's UTF-8 text, refusing what cannot be a policy: missing, not a regular file (a directory,
-    a device such as /dev/zero, a FIFO), larger than MAX_FILE_BYTES, binary, empty."""
+def too_large(name: str, limit: int) -> InvalidInput:
+    """Return the refusal of a file over the size limit an import takes."""
+    shown = f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit:,} bytes"
+    return InvalidInput(f"{name} is larger than the {shown} an import takes, more than a policy can hold",
+                        field="file")
+
+
+def read_policy_bytes(path: Path, limit: int | None = None) -> bytes:
+    """Return a file's bytes, refusing what cannot be a policy: missing, not a regular file (a directory,
+    a device such as /dev/zero, a FIFO), larger than the limit (MAX_FILE_BYTES unless given)."""
+    limit = limit or MAX_FILE_BYTES
     try:
         # Non-blocking, so opening a FIFO without a writer returns at once and is refused below, not waited on.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
@@ -65,31 +77,65 @@ def read_policy_text(path: Path) -> str:
                            field="file")
     with os.fdopen(fd, "rb") as handle:
         try:
-            raw = handle.read(MAX_FILE_BYTES + 1)  # a file growing while it is read stops at the limit too
+            raw = handle.read(limit + 1)  # a file growing while it is read stops at the limit too
         except OSError as error:
             raise InvalidInput(f"cannot read {path}: {error.strerror or error}", field="file") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise InvalidInput(f"{path} is larger than {MAX_FILE_BYTES:,} bytes, more than a policy can hold",
-                           field="file")
+    if len(raw) > limit:
+        raise too_large(str(path), limit)
+    return raw
+
+
+def decode_policy_text(raw: bytes, name: str) -> str:
+    """Return a file's UTF-8 text, refusing what cannot be a policy text: not UTF-8, binary, empty."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise InvalidInput(f"{path} is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}); "
+        raise InvalidInput(f"{name} is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}); "
                            "convert it to UTF-8 first", field="file") from None
     if "\x00" in text:
         # PostgreSQL text cannot hold NUL, and no policy text has one: this is a binary file.
-        raise InvalidInput(f"{path} holds NUL bytes; it looks like a binary file, not text", field="file")
+        raise InvalidInput(f"{name} holds NUL bytes; it looks like a binary file, not text", field="file")
     if not text.strip():
-        raise InvalidInput(f"{path} is empty", field="file")
+        raise InvalidInput(f"{name} is empty", field="file")
     return text
 
 
-def parse_policy_file(path: Path) -> ParsedPolicy:
-    """Read and parse a policy file, refusing one with no sections below its title."""
-    parsed = parse_policy_text(read_policy_text(path))
+def read_policy_text(path: Path) -> str:
+    """Return a file's UTF-8 text, refusing what cannot be a policy: missing, a directory, binary, empty."""
+    return decode_policy_text(read_policy_bytes(path), str(path))
+
+
+def parse_document(raw: bytes, name: str, limit: int | None = None) -> ParsedPolicy:
+    """Parse a policy file by its kind (.docx, .pdf, else Markdown or text) and check that no word was lost."""
+    suffix = Path(name).suffix.lower()
+    limit = limit or MAX_FILE_BYTES
+    if len(raw) > limit:
+        raise too_large(name, limit)
+    if suffix == ".docx":
+        word = read_word(raw, name)
+        parsed, source = word.parsed, word.text
+    elif suffix == ".pdf":
+        pdf = read_pdf(raw, name)
+        parsed, source = pdf.parsed, pdf.text
+    else:
+        source = decode_policy_text(raw, name)
+        parsed = parse_policy_text(source)
     if not parsed.sections:
-        raise InvalidInput(f"{path} has a title line but no sections below it", field="file")
+        raise InvalidInput(f"{name} has a title but no sections below it", field="file")
+    check_no_word_lost(source, parsed.title, parsed.sections, name)
     return parsed
+
+
+def parse_policy_file(path: Path, limit: int | None = None) -> ParsedPolicy:
+    """Read and parse a policy file, refusing one with no sections below its title or one the parse loses words of."""
+    return parse_document(read_policy_bytes(path, limit), path.name, limit)
+
+
+def document_language(parsed: ParsedPolicy) -> str:
+    """Return the language a parsed document is written in, detected from its words."""
+    return detect_language(" ".join(word for section in walk_sections(parsed.sections)
+                                    for part in (section.get("title"), section.get("text"))
+                                    for word in words(part or "")) or parsed.title)
 
 
 def walk_sections(sections: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -134,7 +180,7 @@ class ImportRequest:
     actor: str
     source: str
     title: str | None = None
-    language: str = "ky"
+    language: str | None = None  # detected from the text when not given
     review_interval_days: int = DEFAULT_REVIEW_INTERVAL_DAYS
     approval_rule: ApprovalRule | None = None
     publish: bool = False
@@ -148,6 +194,7 @@ class ImportResult:
 
     policy_id: str
     title: str
+    language: str
     draft_revision_id: str
     summary: ImportSummary
     version: int | None = None
@@ -162,7 +209,8 @@ def adoption_reason(source: str) -> str:
 def check_request(request: ImportRequest, parsed: ParsedPolicy) -> str:
     """Check everything an import needs before its first append, so a refusal appends nothing; return the title."""
     check_policy_id(request.policy_id)
-    check_language(request.language)
+    if request.language is not None:
+        check_language(request.language)
     if not request.actor.strip() or len(request.actor) > 200:
         raise InvalidInput("the actor is a name of 1 to 200 characters", field="actor")
     title = (request.title if request.title is not None else parsed.title).strip()
@@ -178,22 +226,29 @@ def check_request(request: ImportRequest, parsed: ParsedPolicy) -> str:
     return title
 
 
+def create_command(parsed: ParsedPolicy, request: ImportRequest) -> cmd.CreatePolicy:
+    """Return the command creating the policy with the parsed sections as its draft, after checking the request."""
+    title = check_request(request, parsed)
+    return cmd.CreatePolicy(
+        policy_id=request.policy_id, title=title, language=request.language or document_language(parsed),
+        review_interval_days=request.review_interval_days, approval_rule=request.approval_rule,
+        sections=cmd.section_drafts(parsed.sections), summary=f"Text imported from {request.source}")
+
+
 def import_policy(ledger: Ledger, parsed: ParsedPolicy, request: ImportRequest) -> ImportResult:
     """Create the policy with the parsed sections as its draft, and adopt that draft as version 1 if asked."""
-    title = check_request(request, parsed)
+    command = create_command(parsed, request)
+    title, language = command.title, command.language
     created_reason = (request.reason if not request.publish else None) or f"imported from {request.source}"
-    created = ledger.handle(cmd.CreatePolicy(
-        policy_id=request.policy_id, title=title, language=request.language,
-        review_interval_days=request.review_interval_days, approval_rule=request.approval_rule,
-        sections=cmd.section_drafts(parsed.sections), summary=f"Text imported from {request.source}"),
-        Context(actor=Actor(name=request.actor, role="author"), reason=created_reason))
+    created = ledger.handle(command, Context(actor=Actor(name=request.actor, role="author"), reason=created_reason))
     draft = created.result["draft_revision_id"]
     if not request.publish:
-        return ImportResult(policy_id=request.policy_id, title=title, draft_revision_id=draft,
+        return ImportResult(policy_id=request.policy_id, title=title, language=language, draft_revision_id=draft,
                             summary=parsed.summary)
     adopted = ledger.handle(
         cmd.AdoptRevision(policy_id=request.policy_id, revision_id=draft, effective_from=request.effective_from),
         Context(actor=Actor(name=request.actor, role="admin"),
                 reason=request.reason or adoption_reason(request.source)))
-    return ImportResult(policy_id=request.policy_id, title=title, draft_revision_id=draft, summary=parsed.summary,
+    return ImportResult(policy_id=request.policy_id, title=title, language=language, draft_revision_id=draft,
+                        summary=parsed.summary,
                         version=adopted.result["version"], effective_from=adopted.result["effective_from"])

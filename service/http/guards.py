@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import request
+from flask import current_app, request
 from werkzeug.exceptions import BadRequest, UnprocessableEntity, UnsupportedMediaType
 
 from events.domain.errors import NotFound
@@ -87,3 +87,20 @@ def _depth(value: Any) -> int:
                 break
             todo.extend((v, level + 1) for v in (value.values() if isinstance(value, dict) else value))
     return deepest
+
+
+FORM_OVERHEAD = 64 * 1024  # bytes a multipart body spends beside its file: boundaries, headers, small fields
+
+
+def file_upload(view: View) -> View:
+    """Take a write as multipart/form-data (415 otherwise), up to the import size limit rather than the JSON one."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"] + FORM_OVERHEAD
+        if request.mimetype != "multipart/form-data":
+            raise refusal(UnsupportedMediaType, "the file must be sent as Content-Type: multipart/form-data",
+                          messages={"headers": {"Content-Type": ["must be multipart/form-data"]}})
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from events.store.engine import read_transaction
 from projections import audit, catalog, documents, revisions
+from service import accounts
 from service.bootstrap import services
 
 
@@ -78,3 +79,23 @@ def lineage(connection: Connection, policy_id: str, section_id: str) -> list[dic
             "approvals": [{**a, "void": void(a)} for a in approvals[rid]],
         })
     return found
+
+
+def copy_stamp(connection: Connection, policy_id: str, version: dict[str, Any], printed_at: str) -> dict[str, Any]:
+    """Return what a controlled copy of a published version names: policy, version, effective date, its
+    approvers with the meanings they signed, its content hash and when the copy was printed."""
+    signed = revisions.approvals(connection, [version["revision_id"]])[version["revision_id"]]
+    people = {name: accounts.find(connection, name) for name in {a["approver"] for a in signed}}
+    return {
+        "policy_id": policy_id, "title": version["title"], "language": version["language"],
+        "version": version["version"], "effective_from": version["effective_from"],
+        "content_hash": version["content_hash"], "revision_id": version["revision_id"],
+        "adopted": bool(version.get("adopted")), "printed_at": printed_at,
+        "approvers": [{"name": _full_name(people[a["approver"]], a["approver"]), "role": a["role"],
+                       "meaning": a["meaning"],
+                       "at": a["at"]} for a in signed if a["content_hash"] == version["content_hash"]],
+    }
+
+
+def _full_name(user: accounts.User | None, name: str) -> str:
+    return f"{user.full_name} ({name})" if user is not None and user.full_name not in ("", name) else name

@@ -18,6 +18,7 @@ from events.domain.streams import stream_for
 from projections import catalog, documents
 from service import accounts, queries
 from service.bootstrap import services
+from service.content import controlled
 from service.content.diffing import diff_words
 from service.http.caching import IMMUTABLE, REVALIDATE, conditional, make_etag, not_modified
 from service.http.guards import PATH_ID
@@ -267,6 +268,26 @@ def section(pid: str, sid: str) -> Response:
         return _answer("", etag, REVALIDATE)
     return _answer(render_template("web/section.html", policy=row, section_id=sid, lineage=lineage, people=people),
                    etag, REVALIDATE)
+
+
+@reading.get("/policies/<pid>/copy.<kind>")
+def controlled_copy(pid: str, kind: str) -> Response:
+    """A controlled copy of a version as PDF or Word, printed now: the document and who approved it."""
+    _readable()
+    if kind not in controlled.CONTENT_TYPES:
+        abort(404)
+    with queries.snapshot() as connection:
+        _policy(connection, pid)
+        found, _upcoming, _at = _version_asked(connection, pid)
+        if found is None:
+            abort(404, _("Nothing of %(pid)s is in force at that time.", pid=pid))
+        stamp = queries.copy_stamp(connection, pid, found, now())
+    answer = Response(controlled.controlled_copy(kind, {**found, "id": pid}, stamp),
+                      mimetype=controlled.CONTENT_TYPES[kind])
+    name = controlled.file_name(pid, found["version"], kind)
+    answer.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    answer.headers["Cache-Control"] = "no-cache"  # each copy names the moment it was printed
+    return answer
 
 
 @reading.get("/policies/<pid>/print")

@@ -1,9 +1,11 @@
 """The reading room through Flask's test client: every page, for visitors and each role, in three languages."""
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 
+import pypdf
 import pytest
 
 from projections import documents
@@ -260,3 +262,20 @@ def test_the_console_downloads_the_trail_and_the_bundle_and_replays_a_position(c
     later = client.get(f"/audit/replay?policy={PID}&position={loaded.events}&lang=en").get_data(as_text=True)
     assert "Version 2, in force from" in later and "Version 1, in force from" not in later
     assert client.get("/audit/replay?policy=nowhere&position=3", headers=HTML).status_code == 404
+
+
+def test_the_policy_page_links_to_controlled_copies_as_pdf_and_word(client):
+    html = client.get(f"/policies/{PID}?version=2&lang=ky", headers=HTML).get_data(as_text=True)
+    for kind, name in (("pdf", "Көзөмөлдөнүүчү нуска (PDF)"), ("docx", "Көзөмөлдөнүүчү нуска (Word)")):
+        link = re.search(rf'<a href="([^"]+copy\.{kind}[^"]*)" download>{re.escape(name)}</a>', html)
+        assert link is not None, kind
+        copy = client.get(link[1].replace("&amp;", "&"))
+        assert copy.status_code == 200, kind
+        assert f'filename="{PID}-v2.{kind}"' in copy.headers["Content-Disposition"]
+    pdf = client.get(f"/policies/{PID}/copy.pdf?version=2")
+    assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Approved by Канатбек Исаков (rector), approver, as “approved as rector”" in " ".join(text.split())
+    word = client.get(f"/policies/{PID}/copy.docx?version=2")
+    assert word.data.startswith(b"PK")  # a .docx is a zip package
+    assert client.get(f"/policies/{PID}/copy.odt?version=2").status_code == 404

@@ -175,6 +175,7 @@ def test_nginx_caches_public_reads_revalidates_them_and_never_caches_tokens(tmp_
         pytest.skip(NGINX_MISSING)
     database = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
     cli(database, "init", cwd=tmp_path)
+    add_user(database, "quality-office", "author", "admin", cwd=tmp_path)
     cli(database, "import", str(SEED_POLICY), "--id", "oshsu-quality", "--actor", "quality-office", "--publish",
         cwd=tmp_path)
     token = add_user(database, "auditor", "auditor", cwd=tmp_path)

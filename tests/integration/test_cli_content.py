@@ -18,6 +18,7 @@ from projections import documents as versions
 from projections.audit import audit_trail
 from projections.documents import policy_versions
 from projections.revisions import revisions
+from service.accounts import add_user
 from service.bootstrap import bootstrap
 from service.content import importing
 from service.content.importing import ImportRequest, import_policy, parse_policy_file
@@ -75,6 +76,13 @@ def one_line_error(result) -> str:
     assert len(lines) == 1, result.output
     assert lines[0].startswith("Error: ")
     return lines[0]
+
+
+@pytest.fixture(autouse=True)
+def importers(app) -> None:
+    """The users the imports below name as their actors."""
+    for name in ("quality-office", "dean"):
+        add_user(app.extensions["policy_ledger"].engine, name, ["author", "admin"])
 
 
 @pytest.fixture
@@ -195,10 +203,10 @@ def test_a_fifo_is_refused_without_waiting_for_a_writer(runner, app, tmp_path):
 
 
 def test_a_file_over_the_size_limit_is_refused_naming_the_limit(runner, app, tmp_path, monkeypatch):
-    monkeypatch.setattr(importing, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setitem(app.config, "IMPORT_MAX_BYTES", 1000)
     source = write(tmp_path, "big.txt", "Саясат\n\n" + "1. Жобо ү ө ң.\n" * 200)
     error = one_line_error(invoke(runner, "import", source, "--id", "ab", "--actor", "dean"))
-    assert "larger than 1,000 bytes" in error
+    assert "larger than the 1,000 bytes an import takes" in error
     assert head(app) == 0
 
 
@@ -387,3 +395,149 @@ def test_every_command_explains_itself(runner, app, command):
     result = invoke(runner, command, "--help")
     assert result.exit_code == 0
     assert result.stdout.startswith("Usage: ") and "--help" in result.stdout
+
+
+# ---- who imports, in which language, and the importer's check of its own work ----------------------
+
+
+def test_an_actor_who_is_not_a_user_is_refused_and_nothing_is_appended(runner, app):
+    result = invoke(runner, "import", SEED_POLICY, "--id", "quality", "--actor", "nobody-here")
+    assert "--actor: no user 'nobody-here'" in one_line_error(result)
+    assert head(app) == 0
+
+
+def test_the_language_is_detected_when_not_given(runner, app, tmp_path):
+    english = write(tmp_path, "quality.txt", "Quality policy\n\n1. General provisions\n\n1.1 This policy sets out "
+                    "the aims of the university.\n\n1.2 The policy is reviewed every year.\n")
+    result = invoke(runner, "import", english, "--id", "quality", "--actor", "dean")
+    assert result.exit_code == 0, result.output
+    assert "created policy quality: Quality policy (language en)" in result.stdout
+    assert "text, 1 headings, 0 paragraphs, 2 items, depth 2" in result.stdout
+    seed = invoke(runner, "import", SEED_POLICY, "--id", "seed", "--actor", "dean", "--language", "ky-KG")
+    assert "(language ky-KG)" in seed.stdout
+
+
+def test_a_parse_that_would_lose_words_is_refused_naming_them(runner, app, tmp_path, monkeypatch):
+
+    def losing_parse(text: str):
+        parsed = parse_policy_text(text)
+        del parsed.sections[-1]
+        return parsed
+
+    monkeypatch.setattr(importing, "parse_policy_text", losing_parse)
+    source = write(tmp_path, "policy.txt", "Саясат\n\nБиринчи абзац.\n\nАкыркы абзац жоголот.\n")
+    message = one_line_error(invoke(runner, "import", source, "--id", "quality", "--actor", "dean"))
+    assert "policy.txt: the import would lose text, from the words: Акыркы абзац жоголот" in message
+    assert head(app) == 0
+
+
+# ---- Word and PDF files --------------------------------------------------------------------------------
+
+
+def test_a_word_file_is_imported_with_its_numbering(runner, app, tmp_path):
+    from tests.support.word import levels_docx
+    source = write(tmp_path, "политика.docx", levels_docx("ru"))
+    result = invoke(runner, "import", source, "--id", "quality", "--actor", "dean", "--publish")
+    assert result.exit_code == 0, result.output
+    assert "read политика.docx: docx, 2 headings, 2 paragraphs, 6 items, depth 3" in result.stdout
+    assert "(language ru)" in result.stdout
+    exported = json.loads(invoke(runner, "export", "quality", "--format", "json").stdout)
+    general = exported["sections"][0]
+    assert (general["kind"], general["label"], general["title"]) == ("heading", "1.", "Общие положения")
+    assert [c["label"] for c in general["children"][1]["children"]] == ["а)", "б)", "в)"]
+
+
+def test_the_seed_printed_to_pdf_is_imported_as_the_seed(runner, app, tmp_path):
+    from tests.support.pdfs import seed_pdf
+    source = write(tmp_path, "seed.pdf", seed_pdf())
+    result = invoke(runner, "import", source, "--id", "quality", "--actor", "dean")
+    assert result.exit_code == 0, result.output
+    assert "read seed.pdf: pdf, 3 headings, 5 paragraphs, 29 items, depth 2" in result.stdout
+    assert f"created policy quality: {SEED_TITLE} (language ky)" in result.stdout
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("policy.docx", b"PK\x03\x04 not really", "policy.docx is not a Word document that can be read"),
+    ("policy.pdf", "%PDF-1.7 Саясат".encode(), "policy.pdf is not a PDF that can be read"),
+])
+def test_a_damaged_document_is_one_line_and_appends_nothing(runner, app, tmp_path, name, content, message):
+    source = write(tmp_path, name, content)
+    assert message in one_line_error(invoke(runner, "import", source, "--id", "quality", "--actor", "dean"))
+    assert head(app) == 0
+
+
+# ---- controlled copies out, and back in -----------------------------------------------------------------
+
+
+def test_a_pdf_copy_names_the_version_its_approver_and_hash_and_embeds_its_fonts(runner, app, tmp_path, two_versions):
+    import pypdf
+    pid = two_versions
+    target = tmp_path / "copy.pdf"
+    result = invoke(runner, "export", pid, "--format", "pdf", "-o", target)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {target}: policy oshsu-quality version 2 as pdf" in result.stdout
+    reader = pypdf.PdfReader(target)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    exported = json.loads(invoke(runner, "export", pid, "--format", "json").stdout)
+    assert "Controlled copy as of " in text and "Policy oshsu-quality: " + SEED_TITLE in " ".join(text.split())
+    assert "Version 2, effective from" in text
+    assert "Approved by qa-director, approver, as “approved” at 2021-" in text
+    assert exported["content_hash"] in text.replace("\n", "")
+    assert all(letter in text for letter in "үөң")
+    fonts = {font.get_object()["/BaseFont"] for page in reader.pages
+             for font in page["/Resources"]["/Font"].values()}
+    assert fonts and all("Ledger-Sans" in name for name in fonts)
+    assert all("/FontFile2" in font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+               for page in reader.pages for font in page["/Resources"]["/Font"].values())
+
+
+def test_a_pdf_copy_imports_back_with_the_same_words_in_the_same_order(runner, app, tmp_path, two_versions):
+    from service.content.wordcheck import result_words
+    pid = two_versions
+    target = tmp_path / "copy.pdf"
+    assert invoke(runner, "export", pid, "--format", "pdf", "-o", target).exit_code == 0
+    result = invoke(runner, "import", target, "--id", "again", "--actor", "dean", "--publish")
+    assert result.exit_code == 0, result.output
+    original = json.loads(invoke(runner, "export", pid, "--format", "json").stdout)
+    again = json.loads(invoke(runner, "export", "again", "--format", "json").stdout)
+    assert [w for w, _ in result_words(again["title"], again["sections"])] == [
+        w for w, _ in result_words(original["title"], original["sections"])]
+
+
+def test_a_word_copy_imports_back_to_the_same_section_tree(runner, app, tmp_path, two_versions):
+    import docx
+    pid = two_versions
+    target = tmp_path / "copy.docx"
+    assert invoke(runner, "export", pid, "--format", "docx", "-o", target).exit_code == 0
+    header = "\n".join(p.text for p in docx.Document(str(target)).sections[0].header.paragraphs)
+    assert "Version 2, effective from" in header and "Approved by qa-director, approver," in header
+    result = invoke(runner, "import", target, "--id", "again", "--actor", "dean", "--publish")
+    assert result.exit_code == 0, result.output
+    assert "docx, 3 headings, 5 paragraphs, 29 items, depth 2" in result.stdout
+    original = json.loads(invoke(runner, "export", pid, "--format", "json").stdout)
+    again = json.loads(invoke(runner, "export", "again", "--format", "json").stdout)
+    assert (again["title"], shape(again["sections"])) == (original["title"], shape(original["sections"]))
+
+
+def test_a_word_copy_uses_words_own_styles_and_list_numbering(runner, app, tmp_path, two_versions):
+    import docx
+    from docx.oxml.ns import qn
+    pid = two_versions
+    target = tmp_path / "copy.docx"
+    assert invoke(runner, "export", pid, "--format", "docx", "-o", target).exit_code == 0
+    document = docx.Document(str(target))
+    styles = [p.style.name for p in document.paragraphs]
+    assert styles[0] == "Title" and styles.count("List Paragraph") == 29
+    numbered = [p for p in document.paragraphs if p.style.name == "List Paragraph"]
+    assert all(p.paragraph_format.element.pPr.find(qn("w:numPr")) is not None for p in numbered)
+    formats = {lvl.find(qn("w:numFmt")).get(qn("w:val"))
+               for lvl in document.part.numbering_part.element.iter(qn("w:lvl")) if lvl.get(qn("w:ilvl")) == "0"}
+    assert {"bullet", "upperRoman"} <= formats
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--format", "pdf"], "--format pdf writes a file: give it with -o FILE"),
+    (["--format", "docx"], "--format docx writes a file: give it with -o FILE"),
+])
+def test_a_controlled_copy_needs_a_file_to_write(runner, app, published, args, message):
+    assert message in one_line_error(invoke(runner, "export", published, *args))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from werkzeug.datastructures import FileStorage
 
 from events.domain import commands as cmd
 from events.domain import rules
@@ -116,6 +117,24 @@ class PolicyCreate(CommandInput):
         return found
 
 
+class PolicyImportUpload(Strict):
+    """A multipart import: the file, and the fields beside it."""
+
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
+                                               "description": "a .docx, .pdf, .md or .txt policy"})
+    id = fields.String(required=True, validate=validate.Regexp(POLICY_ID.pattern + r"\Z", error=POLICY_ID_RULE))
+    title = Text(validate=[validate.Length(min=1, max=2000), NonBlank()],
+                 metadata={"description": "the policy's title (default: the file's own title)"})
+    language = fields.String(validate=validate.Regexp(LANGUAGE.pattern + r"\Z", error="a language tag such as ky"),
+                             metadata={"description": "the text's language (default: detected from the text)"})
+    review_interval_days = fields.Integer(validate=validate.Range(*REVIEW_INTERVAL_DAYS))  # form fields are text
+
+    @validates_schema
+    def a_file(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not isinstance(data.get("file"), FileStorage):
+            raise ValidationError({"file": ["must be a file sent as a multipart part with a filename"]})
+
+
 # ---- answers ---------------------------------------------------------------------------------------
 
 class ScheduledVersion(Schema):
@@ -168,6 +187,20 @@ class PolicyCreated(Schema):
     created_at = time()
     latest_version = fields.Integer()
     draft_revision_id = fields.String(allow_none=True)
+
+
+class ImportSummary(Schema):
+    format = fields.String(metadata={"enum": ["text", "markdown", "docx", "pdf"]})
+    headings = fields.Integer()
+    paragraphs = fields.Integer()
+    items = fields.Integer()
+    max_depth = fields.Integer()
+    unclassified = fields.List(fields.Integer(), metadata={
+        "description": "where the paragraphs it could not classify begin (line or paragraph numbers)"})
+
+
+class PolicyImported(PolicyCreated):
+    summary = fields.Nested(ImportSummary)
 
 
 class Signature(Schema):

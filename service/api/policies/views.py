@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, render_template, url_for
+from flask import Response, current_app, render_template, request, url_for
 from flask.views import MethodView
 from sqlalchemy import Connection
 
@@ -17,11 +18,13 @@ from service import queries
 from service.api import common
 from service.api.common import IDEMPOTENCY_KEY, IF_NONE_MATCH, QUERY, READ_PROBLEMS, Parsed, now, policy_row, reading
 from service.bootstrap import services
+from service.content import controlled, importing
 from service.content.diffing import diff_documents
 from service.http.caching import FROM_BODY, IMMUTABLE, REVALIDATE, conditional, make_etag
+from service.http.guards import file_upload
 from service.http.paging import page
 from service.http.rendered import Rendered, answers
-from service.http.security import published
+from service.http.security import actor, published
 from service.http.writes import run, write
 
 from . import schemas as s
@@ -84,6 +87,31 @@ class Policies(MethodView):
         with reading() as connection:
             row = policy_row(connection, command.policy_id)
         created = {**row, "approval_rule": json.loads(row["approval_rule"]), **outcome.result}
+        location = url_for("policies.PolicyInForce", pid=command.policy_id)
+        return created, {"Location": location, "ETag": make_etag(row["stream_version"])}
+
+
+@blp.route("/import")
+class PolicyImport(MethodView):
+    @write("author", body=False)
+    @file_upload
+    @blp.arguments(s.PolicyImportUpload(), location="multipart")
+    @blp.response(201, s.PolicyImported, headers={"Location": {"schema": {"type": "string"}}})
+    @blp.problems(400, 401, 403, 409, 413, 415, 422, headers=(IDEMPOTENCY_KEY,))
+    def post(self, form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """Import a policy from a Word, PDF, Markdown or text file as a draft; the answer says what was found."""
+        upload = form["file"]
+        name = Path(upload.filename or "policy.txt").name
+        parsed = importing.parse_document(upload.read(), name, current_app.config["IMPORT_MAX_BYTES"])
+        command = importing.create_command(parsed, importing.ImportRequest(
+            policy_id=form["id"], actor=actor("author").name, source=name, title=form.get("title"),
+            language=form.get("language"),
+            review_interval_days=form.get("review_interval_days", importing.DEFAULT_REVIEW_INTERVAL_DAYS)))
+        outcome = run(command, "author", reason=f"imported from {name}")
+        with reading() as connection:
+            row = policy_row(connection, command.policy_id)
+        created = {**row, "approval_rule": json.loads(row["approval_rule"]), **outcome.result,
+                   "summary": parsed.summary}
         location = url_for("policies.PolicyInForce", pid=command.policy_id)
         return created, {"Location": location, "ETag": make_etag(row["stream_version"])}
 
@@ -155,11 +183,56 @@ class Version(MethodView):
     @blp.response(200, s.PolicyDocument)
     @blp.problems(*READ_PROBLEMS, headers=(IF_NONE_MATCH,))
     def get(self, args: dict[str, Any], pid: str, number: int) -> dict[str, Any]:
-        """Return the document of one published version (it never changes)."""
+        """Return the document of one published version (it never changes); with `Accept: application/pdf`, a
+        controlled copy of it as PDF."""
+        if request.accept_mimetypes.best_match(["application/json", "application/pdf"]) == "application/pdf":
+            return controlled_copy(pid, number, args, "pdf")  # type: ignore[return-value]
         with reading() as connection:
             row, found, _ = document(connection, pid, {**args, "version": number})
         conditional(make_etag(row["stream_version"], "version", number), common.public(IMMUTABLE))
         return {**found, "scheduled": None}
+
+
+def controlled_copy(pid: str, number: int, args: dict[str, Any], kind: str) -> Response:
+    """Answer a controlled copy of a published version, printed now, as a PDF or Word file."""
+    with reading() as connection:
+        _, found, _ = document(connection, pid, {**args, "version": number})
+        stamp = queries.copy_stamp(connection, pid, found, now())
+    answer = Response(controlled.controlled_copy(kind, {**found, "id": pid}, stamp),
+                      mimetype=controlled.CONTENT_TYPES[kind])
+    answer.headers["Content-Disposition"] = f'attachment; filename="{controlled.file_name(pid, number, kind)}"'
+    answer.headers["Cache-Control"] = "no-cache"  # each copy names the moment it was printed
+    return answer
+
+
+def _copy_doc(kind: str) -> dict[str, Any]:
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {"responses": {"200": {"description": f"a controlled copy as {kind.upper()}: the version's document and a "
+                                                 "block naming policy, version, effective date, approvers with their "
+                                                 "meanings, content hash and when it was printed",
+                                  "content": {controlled.CONTENT_TYPES[kind]: binary}}}}
+
+
+@blp.route("/<pid>/versions/<int:number>/document.pdf")
+class VersionPdf(MethodView):
+    @published
+    @blp.arguments(s.AsOfQuery(), **QUERY)
+    @blp.doc(**_copy_doc("pdf"))
+    @blp.problems(*READ_PROBLEMS)
+    def get(self, args: dict[str, Any], pid: str, number: int) -> Response:
+        """A controlled copy of a version as PDF, with every Kyrgyz letter in its embedded font."""
+        return controlled_copy(pid, number, args, "pdf")
+
+
+@blp.route("/<pid>/versions/<int:number>/document.docx")
+class VersionDocx(MethodView):
+    @published
+    @blp.arguments(s.AsOfQuery(), **QUERY)
+    @blp.doc(**_copy_doc("docx"))
+    @blp.problems(*READ_PROBLEMS)
+    def get(self, args: dict[str, Any], pid: str, number: int) -> Response:
+        """A controlled copy of a version as a Word file, with Word's styles and list numbering."""
+        return controlled_copy(pid, number, args, "docx")
 
 
 @blp.route("/<pid>/versions/<int:number>/print")
