@@ -24,6 +24,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "INSTITUTION": ("Ош мамлекеттик университети", str),
     "SESSION_KEY_FILE": (None, str),
     "SECURE_COOKIES": (False, _flag),
+    "SIGNING_REQUIRES_PASSWORD": (True, _flag),  # a signature asks for the signer's password again
 }
 
 

@@ -18,7 +18,8 @@ from sqlalchemy import Connection
 from events.domain.canonical import format_time
 from events.domain.commands import Command
 from events.domain.document import KINDS
-from events.domain.errors import NotFound
+from events.domain.errors import InvalidInput, NotFound
+from events.domain.rules import APPROVALS, APPROVING_MEANINGS, ROUTE_STEPS, SIGNING_ROLES, Route
 from projections import catalog
 from service import queries
 from service.bootstrap import services
@@ -295,3 +296,47 @@ class Blueprint(flask_smorest.Blueprint):
         responses = {str(code): {"description": PROBLEMS[code],
                                  "content": {"application/problem+json": {"schema": Problem}}} for code in codes}
         return self.doc(responses=responses, **({HEADERS_KEY: list(headers)} if headers else {}))
+
+
+# ---- approval routes, as policies and revisions take them ---------------------------------------
+
+class StepInput(Strict):
+    approvals = count(*APPROVALS, load_default=1)
+    users = fields.List(Text(validate=[validate.Length(min=1, max=200), NonBlank()]), validate=validate.Length(max=50),
+                        metadata={"description": "named signers (each must hold the approver or admin role)"})
+    roles = fields.List(fields.String(validate=validate.OneOf(SIGNING_ROLES)), validate=validate.Length(max=5))
+    meanings = fields.List(fields.String(validate=validate.OneOf(sorted(APPROVING_MEANINGS))),
+                           metadata={"description": "the meanings that count (default: every one but `reviewed`)"})
+
+
+class RouteInput(Strict):
+    """Either the simple rule `{approvals, roles}` (one step) or `{steps: [...]}` signed in order."""
+
+    approvals = count(*APPROVALS)
+    roles = fields.List(fields.String(validate=validate.OneOf(SIGNING_ROLES)), validate=validate.Length(min=1))
+    steps = fields.List(fields.Nested(StepInput), validate=validate.Length(min=1, max=ROUTE_STEPS[1]))
+
+    @post_load
+    def _route(self, data: dict[str, Any], **kwargs: Any) -> Route:
+        if "steps" in data and ({"approvals", "roles"} & set(data)):
+            raise ValidationError({"steps": ["give either steps or approvals and roles, not both"]})
+        if "steps" not in data:
+            data = {"approvals": data.get("approvals", 1), "roles": data.get("roles", ["approver"])}
+        try:
+            return Route.from_data(data)
+        except InvalidInput as error:
+            field = (error.field or "approval_rule").removeprefix("approval_rule.")
+            raise ValidationError({field: [error.message]}) from None
+
+
+class StepAnswer(Schema):
+    approvals = fields.Integer()
+    users = fields.List(fields.String())
+    roles = fields.List(fields.String())
+    meanings = fields.List(fields.String())
+
+
+class RouteAnswer(Schema):
+    approvals = fields.Integer(metadata={"description": "the simple rule: one step"})
+    roles = fields.List(fields.String())
+    steps = fields.List(fields.Nested(StepAnswer), metadata={"description": "a route of several steps, in order"})
