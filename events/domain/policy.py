@@ -274,6 +274,11 @@ class Policy:
         _check_reviewers(rev, command.reviewers)
         if not rev.changes and rev.proposed_route is None:
             raise WrongState("the revision has no changes to review", field="changes")
+        for number, step in enumerate(self.rule.steps, start=1):
+            others = [u for u in step.users if u != rev.author]
+            if not step.roles and len(others) < step.approvals:  # it would wait for good on its own author
+                raise SeparationOfDuties(f"step {number} of the approval route names its author among too few "
+                                         "signers: another author must propose it", field="author")
         self._record(ev.RevisionSubmitted(revision_id=rev.id, reviewers=list(dict.fromkeys(command.reviewers)),
                                           content_hash=rev.content_hash))
         self._settle(rev)
