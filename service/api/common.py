@@ -21,7 +21,7 @@ from events.domain.document import KINDS
 from events.domain.errors import InvalidInput, NotFound
 from events.domain.rules import APPROVALS, APPROVING_MEANINGS, ROUTE_STEPS, SIGNING_ROLES, Route
 from projections import catalog
-from service import queries
+from service import accounts, queries
 from service.bootstrap import services
 from service.http import guards
 from service.http.caching import REVALIDATE
@@ -340,3 +340,12 @@ class RouteAnswer(Schema):
     approvals = fields.Integer(metadata={"description": "the simple rule: one step"})
     roles = fields.List(fields.String())
     steps = fields.List(fields.Nested(StepAnswer), metadata={"description": "a route of several steps, in order"})
+
+
+def known_signers(route: Route | None, field: str) -> None:
+    """Refuse a route naming anyone who is no user or holds no signing role (422 naming the entry)."""
+    if route is None:
+        return
+    with reading() as connection:
+        for index, step in enumerate(route.steps):
+            accounts.check_people(connection, step.users, f"{field}.steps[{index}].users", *SIGNING_ROLES)

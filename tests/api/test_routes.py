@@ -182,3 +182,24 @@ def test_a_rebased_publication_records_what_its_signers_saw_and_says_so(client, 
     assert third["rebased"] is True and third["base_version"] == 1
     assert third["signed_content_hash"] == signed_hash != third["content_hash"]
     assert versions[2]["rebased"] is False and versions[2]["signed_content_hash"] == versions[2]["content_hash"]
+
+
+def test_a_policy_is_created_with_a_route_and_its_named_signers_must_be_users_who_sign(client, tokens, clock):
+    from tests.support.api import create
+    bad = {**ROUTE, "steps": [{"approvals": 1, "users": ["nobody-x"]}]}
+    response = post(client, tokens["author"], "", {"id": "routed", "title": "Т", "language": "ky",
+                                                   "review_interval_days": 30, "approval_rule": bad})
+    assert response.status_code == 422 and "approval_rule.steps[0].users[0]" in response.json["errors"]
+    impossible = {"steps": [{"approvals": 2, "users": ["rector"]}]}
+    response = post(client, tokens["author"], "", {"id": "routed", "title": "Т", "language": "ky",
+                                                   "review_interval_days": 30, "approval_rule": impossible})
+    assert response.status_code == 422
+    assert response.json["errors"]["approval_rule.steps[0].approvals"] == [
+        "the step asks for 2 approvals from 1 named users"]
+    rid = create(client, tokens, "routed", sections=[{"kind": "paragraph", "text": "Бир."}], rule=ROUTE)
+    created = ok(get(client, tokens["author"], f"/routed/revisions/{rid}"))
+    assert [s["users"] for s in created["route"]] == [["qa-director"], []]
+    reviewer_step = {"steps": [{"approvals": 1, "users": ["reviewer1"]}]}
+    changed = post(client, tokens["author"], f"/routed/revisions/{rid}/changes",
+                   {"changes": [{"op": "route", "approval_rule": reviewer_step}]})
+    assert changed.status_code == 422 and "changes[0].approval_rule.steps[0].users[0]" in changed.json["errors"]

@@ -98,8 +98,12 @@ class Changes(MethodView):
     @blp.response(200, s.RevisionChanged)
     @blp.problems(*WRITE_PROBLEMS, headers=WRITE_HEADERS)
     def post(self, body: Parsed[cmd.ChangeRevision], pid: str, rid: str) -> tuple[dict[str, Any], Headers]:
-        """Add, amend, move or remove sections, or retitle, in one's own draft."""
-        outcome = run(body.command(policy_id=pid, revision_id=rid), "author", reason=body.reason)
+        """Add, amend, move or remove sections, retitle, or propose an approval route, in one's own draft."""
+        command = body.command(policy_id=pid, revision_id=rid)
+        for index, op in enumerate(command.changes):
+            if isinstance(op, cmd.ChangeRoute):
+                common.known_signers(op.approval_rule, f"changes[{index}].approval_rule")
+        outcome = run(command, "author", reason=body.reason)
         return changed(pid, rid, section_ids=outcome.result["section_ids"])
 
 
