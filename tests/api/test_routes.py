@@ -2,6 +2,8 @@
 and what the first users found: unknown reviewers, `reviewed` then `approved`, rebased publications."""
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from sqlalchemy import func, select
 
@@ -203,3 +205,21 @@ def test_a_policy_is_created_with_a_route_and_its_named_signers_must_be_users_wh
     changed = post(client, tokens["author"], f"/routed/revisions/{rid}/changes",
                    {"changes": [{"op": "route", "approval_rule": reviewer_step}]})
     assert changed.status_code == 422 and "changes[0].approval_rule.steps[0].users[0]" in changed.json["errors"]
+
+
+def test_a_signature_retried_under_its_idempotency_key_keeps_no_digest_of_the_password(client, tokens, published,
+                                                                                       app, store):
+    from service.http.idempotency import http_idempotency
+    rid = submitted(client, tokens, published)
+    path = f"/{PID}/revisions/{rid}/approvals"
+    first = post(client, tokens["approver"], path, signing("approved"), **{"Idempotency-Key": "sign-1"})
+    assert first.status_code == 201
+    before = log_length(store)
+    again = post(client, tokens["approver"], path, signing("approved"), **{"Idempotency-Key": "sign-1"})
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert log_length(store) == before
+    body = client.application.json.dumps(signing("approved")).encode()
+    with app.extensions["policy_ledger"].engine.connect() as connection:
+        kept = connection.execute(select(http_idempotency.c.fingerprint)).scalars().all()
+    assert kept
+    assert hashlib.sha256(b"\n".join([b"POST", f"/api/v1/policies{path}?".encode(), body])).hexdigest() not in kept
