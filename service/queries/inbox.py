@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from events.domain.canonical import format_time, parse_time
 from events.domain.rules import SIGNING_ROLES
 from projections import audit, catalog, documents, revisions
+from service import accounts, delegations
 from service.accounts import User
 
 from . import revision as revision_detail
@@ -39,6 +40,8 @@ def inbox(connection: Connection, user: User, now: str) -> Inbox:
     """Return what waits for a user now, by their name and their roles."""
     found = Inbox()
     policies = {row["policy_id"]: row for row in catalog.page(connection, None, 100_000)}
+    absent = [person for name in delegations.delegators(connection, user.name, now)
+              if (person := accounts.find(connection, name)) is not None]  # those this user may sign for now
     for rev in revisions.open_revisions(connection):
         policy = policies.get(rev["policy_id"])
         if policy is None:
@@ -58,7 +61,8 @@ def inbox(connection: Connection, user: User, now: str) -> Inbox:
             if verdicts.get(user.name) != "approve":
                 found.reviews.append(entry)
         waiting = next((step for step in detail["route"] if step["status"] == "waiting"), None)
-        if rev["status"] == "in_review" and waiting is not None and _signs(waiting, user):
+        if rev["status"] == "in_review" and waiting is not None and any(
+                _signs(waiting, person) for person in (user, *absent) if person.name != rev["author"]):
             found.signatures.append({**entry, "step": waiting["step"], "steps": len(detail["route"])})
         if rev["status"] == "approved" and "approver" in user.roles:
             found.publications.append(entry)

@@ -77,6 +77,7 @@ def test_a_delegate_signs_on_the_page_on_behalf_of_the_absent_signer(app, people
                     valid_until=format_time(start + timedelta(days=7)),
                     reason="иш сапарында", created_by="rector", now=start)
     client = people("quality-office")
+    assert rid in inbox_sections(client)["signatures"]  # waiting on the rector, whose delegate this is
     html = page(client, workspace_path(rid))
     assert 'name="on_behalf_of"' in html
     answer = post(client, html, "/sign", meaning="approved as rector", comment="", on_behalf_of="rector",
