@@ -349,3 +349,41 @@ def test_open_revisions_get_their_previews_through_0006_as_the_live_model_writes
         assert {rid: versions.preview(connection, rid) for rid in (edited, in_review)} == previews
         assert connection.exec_driver_sql("SELECT count(*) FROM rebuild_requests").scalar() == 0
     engine.dispose()
+
+
+def test_through_0008_read_models_get_signature_steps_signed_hashes_and_reviews_due_from_the_effective_date(
+        empty_database_url, tmp_path):
+    # Today's log, and a database at 0007 holding the same log and the read models as they were kept then
+    # (next review counted from the publication): 0008_routes must rebuild them as the live model writes them.
+    register()
+    source = make_engine(f"sqlite:///{tmp_path / 'source.sqlite3'}")
+    schema.upgrade(source)
+    clock = FakeClock()
+    ledger = Ledger(store=EventStore(source, clock=clock), clock=clock, ids=SequentialIds())
+    run_lifecycle(ledger, clock)
+    today = snapshot(EventStore(source))
+    with source.connect() as connection:
+        log = [dict(row._mapping) for row in connection.execute(select(events).order_by(events.c.position))]
+        copies = {table.name: [dict(row._mapping) for row in connection.execute(select(table))] for table in tables()}
+    source.dispose()
+    for row in copies["policies"]:
+        row["next_review_due"] = "2099-01-01T00:00:00.000000Z"  # as 0007 could not have known it
+
+    engine = make_engine(empty_database_url)
+    with write_transaction(engine) as connection:
+        command.upgrade(schema.alembic_config(connection), "0007")
+    assert "delegations" not in set(inspect(engine).get_table_names())
+    with engine.begin() as connection:
+        connection.execute(insert(events), log)
+        for table in tables():
+            if copies[table.name]:
+                connection.execute(*as_then(engine, table, copies[table.name]))
+    schema.upgrade(engine)
+    store = EventStore(engine)
+    assert snapshot(store) == today
+    assert {"delegations", "signing_failures"} <= set(inspect(engine).get_table_names())
+    with engine.connect() as connection:
+        due = connection.execute(select(metadata.tables["policies"].c.next_review_due)).scalar()
+        signed = connection.execute(select(metadata.tables["revision_approvals"].c.full_name)).scalars().all()
+    assert due != "2099-01-01T00:00:00.000000Z" and signed and all(signed)
+    engine.dispose()
