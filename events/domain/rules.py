@@ -119,19 +119,6 @@ class Signature:
     on_behalf_of: str | None = None  # the person a delegate signed for
 
 
-def counting_approvers(rule: ApprovalRule, signatures: Iterable[Signature], content_hash: str) -> set[str]:
-    """Return the distinct approvers whose signature counts: current content, an approving meaning, a rule role."""
-    return {
-        s.approver for s in signatures
-        if s.content_hash == content_hash and s.meaning in APPROVING_MEANINGS and s.role in rule.roles
-    }
-
-
-def rule_met(rule: ApprovalRule, signatures: Iterable[Signature], content_hash: str) -> bool:
-    """Tell whether enough valid approvals stand for this content."""
-    return len(counting_approvers(rule, signatures, content_hash)) >= rule.approvals
-
-
 # ---- approval routes: ordered steps, each N signatures from named people or holders of roles ---------
 
 ROUTE_STEPS = (1, 20)
