@@ -36,7 +36,7 @@ from sqlalchemy import (
 
 from events.domain.canonical import format_time, parse_time, utcnow
 from events.domain.errors import AlreadyExists, Forbidden, InvalidInput, NotFound
-from events.domain.rules import ROLES
+from events.domain.rules import ROLES, SIGNING_ROLES, Route
 from events.store.engine import write_transaction
 from events.store.tables import metadata
 
@@ -310,3 +310,16 @@ def check_people(connection: Connection, names: Iterable[str], field: str, *role
             raise InvalidInput(f"no user {name!r}", field=f"{field}[{index}]")
         if not any(role in user.roles for role in roles):
             raise InvalidInput(f"{name!r} does not hold the role {' or '.join(roles)}", field=f"{field}[{index}]")
+
+
+def short_steps(connection: Connection, route: Route, author: str | None = None) -> list[tuple[int, int, int]]:
+    """Return each step (from 0) that fewer people could sign than it asks for, with how many it asks and how
+    many could: users it names who hold a signing role and holders of its roles, the author left out."""
+    everyone = [_user(row) for row in connection.execute(select(users))]
+    short = []
+    for index, step in enumerate(route.steps):
+        able = {u.name for u in everyone if u.name != author and any(r in SIGNING_ROLES for r in u.roles)
+                and (u.name in step.users or any(r in u.roles for r in step.roles))}
+        if len(able) < step.approvals:
+            short.append((index, step.approvals, len(able)))
+    return short

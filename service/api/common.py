@@ -1,6 +1,7 @@
 """What every API blueprint shares: the blueprint class, the fields and schemas of the conventions, problems, reads."""
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from sqlalchemy import Connection
 from events.domain.canonical import format_time
 from events.domain.commands import Command
 from events.domain.document import KINDS
-from events.domain.errors import InvalidInput, NotFound
+from events.domain.errors import InvalidInput, NotFound, WrongState
 from events.domain.rules import APPROVALS, APPROVING_MEANINGS, ROUTE_STEPS, SIGNING_ROLES, Route
 from projections import catalog
 from service import accounts, queries
@@ -349,3 +350,17 @@ def known_signers(route: Route | None, field: str) -> None:
     with reading() as connection:
         for index, step in enumerate(route.steps):
             accounts.check_people(connection, step.users, f"{field}.steps[{index}].users", *SIGNING_ROLES)
+        for index, asked, able in accounts.short_steps(connection, route):
+            raise InvalidInput(f"the step asks for {asked} signatures, and only {able} people can sign it",
+                               field=f"{field}.steps[{index}].approvals")
+
+
+def signable(policy_id: str, author: str) -> None:
+    """Refuse to send a revision to review when a step of the policy's route could not be signed without its
+    author (409): it would wait for good."""
+    with reading() as connection:
+        row = policy_row(connection, policy_id)
+        route = Route.from_data(json.loads(row["approval_rule"]))
+        for index, asked, able in accounts.short_steps(connection, route, author):
+            raise WrongState(f"step {index + 1} of the approval route asks for {asked} signatures, and only {able} "
+                             "people other than the author can sign it", field="approval_rule")

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from events.domain.errors import NotFound
 from events.domain.rules import Route, Signature, route_progress, signed_hash
 from events.store.engine import read_transaction
 from projections import audit, catalog, documents, revisions
@@ -59,6 +60,14 @@ def revision(connection: Connection, policy_id: str, revision_id: str) -> dict[s
         "conflicts": preview["conflicts"], "content_hash": content_hash,
         "preview": {"title": preview["title"], "sections": preview["sections"]},
     }
+
+
+def policy_route(connection: Connection, policy_id: str) -> Route:
+    """Return the approval route in force for a policy (the simple rule when it has one step)."""
+    policy = catalog.get(connection, policy_id)
+    if policy is None:
+        raise NotFound(f"no policy {policy_id!r}", field="pid")
+    return Route.from_data(json.loads(policy["approval_rule"]))
 
 
 def route(policy_route: Route, approvals: list[dict[str, Any]], content_hash: str,

@@ -343,6 +343,11 @@ def act(pid: str, rid: str, action: str) -> Any:
             names = tuple(form.getlist("reviewers"))
             with queries.snapshot() as connection:
                 accounts.check_people(connection, names, "reviewers", "reviewer", unchecked=user.name)
+                for index, asked, able in accounts.short_steps(connection, queries.policy_route(connection, pid),
+                                                               user.name):
+                    raise errors.WrongState(_("Step %(step)s of the approval route asks for %(asked)s signatures, "
+                                              "and only %(able)s people other than you can sign it.",
+                                              step=index + 1, asked=asked, able=able), field="approval_rule")
             run(cmd.SubmitRevision(**on, reviewers=names), user, "author", reason=reason)
         elif action == "review":
             verdict = "approve" if form.get("verdict") == "approve" else "request_changes"

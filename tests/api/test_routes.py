@@ -223,3 +223,23 @@ def test_a_signature_retried_under_its_idempotency_key_keeps_no_digest_of_the_pa
         kept = connection.execute(select(http_idempotency.c.fingerprint)).scalars().all()
     assert kept
     assert hashlib.sha256(b"\n".join([b"POST", f"/api/v1/policies{path}?".encode(), body])).hexdigest() not in kept
+
+
+def test_a_route_asking_more_signatures_than_people_can_give_is_refused_and_no_revision_waits_on_one(
+        client, tokens, published, app):
+    response = post(client, tokens["author"], "", {"id": "too-many", "title": "Т", "language": "ky",
+                                                   "review_interval_days": 30,
+                                                   "approval_rule": {"approvals": 3, "roles": ["approver"]}})
+    assert response.status_code == 422
+    assert response.json["errors"]["approval_rule.steps[0].approvals"] == [
+        "the step asks for 3 signatures, and only 2 people can sign it"]
+    # an approver who writes a revision of a policy needing both approvers' signatures: it would wait for good
+    from sqlalchemy import update
+
+    from service.accounts import users
+    with app.extensions["policy_ledger"].engine.begin() as connection:
+        connection.execute(update(users).where(users.c.name == "rector").values(roles="author,approver"))
+    rector_writes = revise(client, {**tokens, "author": tokens["approver2"]}, PID,
+                           [{"op": "amend", "section_id": published["second"], "text": "ректор"}])["id"]
+    refused = post(client, tokens["approver2"], f"/{PID}/revisions/{rector_writes}/submit", {"reviewers": []})
+    assert refused.status_code == 409 and "other than the author" in refused.json["detail"]

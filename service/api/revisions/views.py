@@ -118,6 +118,7 @@ class Submit(MethodView):
         holding the reviewer role."""
         command = body.command(policy_id=pid, revision_id=rid)
         known_reviewers(command.reviewers, rid)
+        common.signable(pid, require().name)
         run(command, "author", reason=body.reason)
         return changed(pid, rid)
 
