@@ -105,7 +105,7 @@ class Script:
                     comment=self.corpus.text(rng, COMMENT_TEXT)), context(pending[0], "reviewer"))
             signed = {s.approver for s in rev.signatures if s.content_hash == rev.content_hash}
             unsigned = [a for a in APPROVERS if a[0] not in signed]
-            if len(signed) + 1 >= policy.rule.approvals and budget < 2:
+            if len(signed) + 1 >= policy.rule.steps[0].approvals and budget < 2:
                 return self._idle(policy, now, single=True)
             name, meaning = unsigned[0]
             return Command(cmd.ApproveRevision(policy_id=self.policy_id, revision_id=rev.id, meaning=meaning,

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from .domain.types import Meta
 from .store import AppendResult, EventStore
 
 RETRIES = 5
+RETRY_FOR = 10.0  # seconds a write without If-Match keeps deciding again after losing a race, at most
 
 
 def new_id(prefix: str) -> str:
@@ -101,6 +104,17 @@ def _withdraw(p: Policy, c: cmd.WithdrawRevision, ctx: Context, now: datetime, i
     return {}
 
 
+def _recall(p: Policy, c: cmd.RecallRevision, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    p.recall(c, actor=ctx.actor, now=now)
+    return {}
+
+
+def _change_reviewers(p: Policy, c: cmd.ChangeReviewers, ctx: Context, now: datetime,
+                      ids: IdFactory) -> dict[str, Any]:
+    p.change_reviewers(c, actor=ctx.actor, now=now)
+    return {}
+
+
 def _assign(p: Policy, c: cmd.AssignResponsibility, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
     return {"assignment_id": p.assign(c, ids=ids, now=now)}
 
@@ -134,6 +148,8 @@ HANDLERS: dict[type[cmd.Command], Handler] = {
     cmd.RevokeResponsibility: _revoke,
     cmd.RecordPeriodicReview: _periodic,
     cmd.AcknowledgeVersion: _acknowledge,
+    cmd.RecallRevision: _recall,
+    cmd.ChangeReviewers: _change_reviewers,
 }
 
 
@@ -164,6 +180,7 @@ class Ledger:
     clock: Callable[[], datetime] = utcnow
     ids: Callable[[str], str] = new_id
     retries: int = RETRIES
+    retry_for: float = RETRY_FOR
     cache_size: int = 256
     _cache: OrderedDict[str, Policy] = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -209,8 +226,13 @@ class Ledger:
             earlier = self.store.find_idempotent(context.idempotency_key, request)
             if earlier is not None:
                 return Outcome(result=earlier.result, append=earlier)
-        attempts = 1 if context.expected_version is not None else self.retries
-        for attempt in range(attempts):
+        # With If-Match the client asked for optimistic concurrency: one attempt. Without it, a lost race is
+        # the service's own business: decide again on fresh state until the write lands or a rule refuses it,
+        # for at least `retries` attempts and then for as long as `retry_for` allows.
+        single = context.expected_version is not None
+        deadline = time.monotonic() + self.retry_for
+        attempt = 0
+        while True:
             policy, current = self._checkout(policy_id, catch_up=attempt > 0)
             now = self.clock()
             try:
@@ -231,13 +253,15 @@ class Ledger:
                                              idempotency_key=context.idempotency_key, fingerprint=request,
                                              result=result)
             except ConcurrencyError:
-                if attempt + 1 == attempts:
+                attempt += 1
+                if single or (attempt >= self.retries and time.monotonic() >= deadline):
                     raise
+                if attempt >= self.retries:  # many writers on one stream: let the winners finish first
+                    time.sleep(random.uniform(0, min(0.05, 0.002 * attempt)))
                 continue  # another writer got in first: decide again on fresh state, never merge blindly
             if not appended.replayed:
                 self._checkin(policy_id, policy)  # its state now equals the stream's: keep it
             return Outcome(result=appended.result, append=appended)
-        raise AssertionError("unreachable")
 
     def _decide(self, handler: Handler, policy: Policy, command: cmd.Command, context: Context,
                 now: datetime) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, bindparam, insert, or_, select, update
 
 from events.domain import types as ev
+from events.domain.rules import canonical_route
 from events.domain.streams import policy_of
 from events.store import StoredEvent
 from events.store.prepared import Prepared
@@ -87,7 +88,8 @@ _ACTIONS: dict[type, Callable[[Any], tuple[str, str | None]]] = {
     ev.PolicyRetitled: lambda e: ("policy_retitled", e.title),
     ev.RevisionSubmitted: lambda e: ("revision_submitted", ", ".join(e.reviewers)),
     ev.RevisionReviewed: lambda e: (f"review_{e.verdict}", e.comment),
-    ev.RevisionApproved: lambda e: ("approval_signed", e.meaning),
+    ev.RevisionApproved: lambda e: ("approval_signed",
+                                    f"{e.meaning} (for {e.on_behalf_of})" if e.on_behalf_of else e.meaning),
     ev.RevisionApprovalCompleted: lambda e: ("approval_completed", ", ".join(e.approvers)),
     ev.RevisionPublished: lambda e: ("revision_published", f"version {e.version} effective {e.effective_from}"),
     ev.RevisionRejected: lambda e: ("revision_rejected", None),
@@ -96,6 +98,9 @@ _ACTIONS: dict[type, Callable[[Any], tuple[str, str | None]]] = {
     ev.ResponsibilityRevoked: lambda e: ("responsibility_revoked", e.assignment_id),
     ev.PeriodicReviewRecorded: lambda e: ("periodic_review", e.outcome),
     ev.AcknowledgementRecorded: lambda e: ("acknowledged", e.content_hash),
+    ev.ApprovalRouteChanged: lambda e: ("route_proposed", canonical_route(e.approval_rule)),
+    ev.RevisionRecalled: lambda e: ("revision_recalled", None),
+    ev.ReviewersChanged: lambda e: ("reviewers_changed", ", ".join(e.reviewers)),
 }
 
 _INSERT_TRAIL = Prepared(insert(audit_trail))
@@ -155,6 +160,7 @@ ACTIONS = (
     "policy_retitled", "revision_submitted", "review_approve", "review_request_changes", "approval_signed",
     "approval_completed", "revision_published", "revision_rejected", "revision_withdrawn",
     "responsibility_assigned", "responsibility_revoked", "periodic_review", "acknowledged",
+    "route_proposed", "revision_recalled", "reviewers_changed",
 )
 
 

@@ -64,14 +64,19 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
             row = rows[pid] = {
                 "policy_id": pid, "title": event.title, "language": event.language, "owner": event.owner,
                 "review_interval_days": event.review_interval_days,
-                "approval_rule": json.dumps(event.approval_rule), "created_at": stored.meta["occurred_at"],
+                "approval_rule": json.dumps(event.approval_rule, sort_keys=True),
+                "created_at": stored.meta["occurred_at"],
                 "latest_version": 0, "latest_effective_from": None, "last_review_at": None, "next_review_due": None}
         elif row is None:
             row = rows[pid] = dict(zip(_NAMES, _ROW.first(connection, {"policy_id": pid}), strict=True))
         if isinstance(event, ev.RevisionPublished):
-            due = parse_time(stored.meta["occurred_at"]) + timedelta(days=row["review_interval_days"])
+            # A version falls due for review a review interval after it takes effect, not after it was published.
+            due = parse_time(event.effective_from) + timedelta(days=row["review_interval_days"])
             row.update(title=event.title, latest_version=event.version, latest_effective_from=event.effective_from,
                        next_review_due=format_time(due))
+            if event.approval_rule is not None:
+                # keys sorted: the same text live and when rebuilt from the log's canonical payload
+                row["approval_rule"] = json.dumps(event.approval_rule, sort_keys=True)
         elif isinstance(event, ev.PeriodicReviewRecorded):
             row.update(last_review_at=stored.meta["occurred_at"], next_review_due=event.next_review_due)
         row.update(stream_version=stored.version, last_position=stored.position)

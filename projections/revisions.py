@@ -28,6 +28,7 @@ revisions = Table(
     Column("published_version", Integer),
     Column("stream_version", Integer, nullable=False),
     Column("last_position", Position, nullable=False),
+    Column("recalled_position", Position),  # reviews and signatures before it are void
     Index("ix_revisions_policy", "policy_id", "revision_id"),
 )
 
@@ -66,6 +67,9 @@ revision_approvals = Table(
     Column("reason", Text),
     Column("content_hash", String(80), nullable=False),
     Column("at", String(27), nullable=False),
+    Column("step", Integer, nullable=False, server_default="0"),
+    Column("full_name", Text),
+    Column("on_behalf_of", String(200)),
     Index("ix_revision_approvals_revision", "revision_id", "position"),
 )
 
@@ -84,11 +88,12 @@ revision_transitions = Table(
 )
 
 TABLES = (revisions, revision_changes, revision_reviews, revision_approvals, revision_transitions)
-_CHANGES = ("SectionAdded", "SectionAmended", "SectionMoved", "SectionRemoved", "PolicyRetitled")
+_CHANGES = ("SectionAdded", "SectionAmended", "SectionMoved", "SectionRemoved", "PolicyRetitled",
+            "ApprovalRouteChanged")
 # Events that may move a revision to another status: the transition row names the status it left, so
 # these need the revision's row; every other event only moves its stream position and time.
 _MOVES = ("RevisionOpened", "RevisionSubmitted", "RevisionReviewed", "RevisionApprovalCompleted",
-          "RevisionPublished", "RevisionRejected", "RevisionWithdrawn")
+          "RevisionPublished", "RevisionRejected", "RevisionWithdrawn", "RevisionRecalled", "ReviewersChanged")
 _NAMES = tuple(column.name for column in revisions.c)
 _INSERT = Prepared(insert(revisions))
 _ROW = Prepared(select(revisions).where(revisions.c.revision_id == bindparam("revision_id")))
@@ -133,9 +138,10 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
         elif isinstance(event, ev.RevisionApproved):
             approvals.append({**common, "approver": event.approver, "role": event.role, "meaning": event.meaning,
                               "comment": event.comment, "reason": meta.get("reason"),
-                              "content_hash": event.content_hash})
+                              "content_hash": event.content_hash, "step": event.step,
+                              "full_name": event.full_name, "on_behalf_of": event.on_behalf_of})
         moved_to = status_after(event) if stored.type in _MOVES else None
-        if moved_to is None:
+        if moved_to is None and not isinstance(event, ev.ReviewersChanged):
             if revision_id in rows:
                 rows[revision_id].update(moved)
             else:
@@ -147,17 +153,20 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
             row = rows[revision_id] = {
                 "revision_id": revision_id, "policy_id": policy_of(stored.stream), "status": None,
                 "author": event.author, "base_version": event.base_version, "summary": event.summary,
-                "reviewers": "[]", "opened_at": meta["occurred_at"], "published_version": None}
+                "reviewers": "[]", "opened_at": meta["occurred_at"], "published_version": None,
+                "recalled_position": None}
         elif row is None:
             stored_row = _ROW.first(connection, {"revision_id": revision_id})
             row = rows[revision_id] = dict(zip(_NAMES, stored_row, strict=True))
         touched.pop(revision_id, None)
         row.update(moved)
-        if isinstance(event, ev.RevisionSubmitted):
+        if isinstance(event, ev.RevisionSubmitted | ev.ReviewersChanged):
             row["reviewers"] = json.dumps(event.reviewers, ensure_ascii=False)
         elif isinstance(event, ev.RevisionPublished):
             row["published_version"] = event.version
-        status = moved_to.value
+        elif isinstance(event, ev.RevisionRecalled):
+            row["recalled_position"] = stored.position
+        status = moved_to.value if moved_to is not None else row["status"]
         if status != row["status"]:
             transitions.append({**common, "policy_id": row["policy_id"], "from_status": row["status"],
                                 "to_status": status, "actor": meta["actor"], "role": meta["role"],
@@ -179,7 +188,8 @@ _OPS = {"SectionAdded": ("add", ("section_id", "parent_id", "after_id", "kind", 
         "SectionAmended": ("amend", ("section_id", "text", "title", "label")),
         "SectionMoved": ("move", ("section_id", "parent_id", "after_id")),
         "SectionRemoved": ("remove", ("section_id",)),
-        "PolicyRetitled": ("retitle", ("title",))}
+        "PolicyRetitled": ("retitle", ("title",)),
+        "ApprovalRouteChanged": ("route", ("approval_rule",))}
 
 
 def _row(row: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -34,7 +36,7 @@ from sqlalchemy import (
 
 from events.domain.canonical import format_time, parse_time, utcnow
 from events.domain.errors import AlreadyExists, Forbidden, InvalidInput, NotFound
-from events.domain.rules import ROLES
+from events.domain.rules import ROLES, SIGNING_ROLES, Route
 from events.store.engine import write_transaction
 from events.store.tables import metadata
 
@@ -61,6 +63,17 @@ api_tokens = Table(
     Column("token_hash", String(64), primary_key=True),
     Column("user_name", String(200), ForeignKey("users.name"), nullable=False),
     Column("created_at", String(27), nullable=False),
+)
+
+# Each failed re-authentication at signing (a wrong password given with a signature): who, on what, when.
+signing_failures = Table(
+    "signing_failures", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_name", String(200), nullable=False),
+    Column("policy_id", String(200), nullable=False),
+    Column("revision_id", String(64), nullable=False),
+    Column("at", String(27), nullable=False),
+    Index("ix_signing_failures_user", "user_name", "at"),
 )
 
 _hasher = PasswordHasher()
@@ -269,3 +282,44 @@ def _dummy_hash() -> str:
 def _same_work_as_a_check(password: str) -> None:
     with contextlib.suppress(VerificationError):
         _hasher.verify(_dummy_hash(), password)
+
+
+def record_signing_failure(engine: Engine, name: str, policy_id: str, revision_id: str, now: datetime) -> None:
+    """Keep one failed re-authentication at signing (the signature itself records nothing)."""
+    with write_transaction(engine) as connection:
+        connection.execute(insert(signing_failures).values(user_name=name, policy_id=policy_id,
+                                                           revision_id=revision_id, at=format_time(now)))
+
+
+def listed_signing_failures(connection: Connection, name: str | None, limit: int) -> list[dict[str, object]]:
+    """Return failed re-authentications at signing, newest first: everyone's or one person's."""
+    query = select(signing_failures).order_by(signing_failures.c.id.desc()).limit(limit)
+    if name is not None:
+        query = query.where(signing_failures.c.user_name == name)
+    return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def check_people(connection: Connection, names: Iterable[str], field: str, *roles: str,
+                 unchecked: str | None = None) -> None:
+    """Refuse, naming the field, any name (but `unchecked`) that is no user's or whose user holds none of the roles."""
+    for index, name in enumerate(names):
+        if name == unchecked:
+            continue
+        user = find(connection, name)
+        if user is None:
+            raise InvalidInput(f"no user {name!r}", field=f"{field}[{index}]")
+        if not any(role in user.roles for role in roles):
+            raise InvalidInput(f"{name!r} does not hold the role {' or '.join(roles)}", field=f"{field}[{index}]")
+
+
+def short_steps(connection: Connection, route: Route, author: str | None = None) -> list[tuple[int, int, int]]:
+    """Return each step (from 0) that fewer people could sign than it asks for, with how many it asks and how
+    many could: users it names who hold a signing role and holders of its roles, the author left out."""
+    everyone = [_user(row) for row in connection.execute(select(users))]
+    short = []
+    for index, step in enumerate(route.steps):
+        able = {u.name for u in everyone if u.name != author and any(r in SIGNING_ROLES for r in u.roles)
+                and (u.name in step.users or any(r in u.roles for r in step.roles))}
+        if len(able) < step.approvals:
+            short.append((index, step.approvals, len(able)))
+    return short

@@ -26,6 +26,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SESSION_KEY_FILE": (None, str),
     "SECURE_COOKIES": (False, _flag),
     "METRICS": ("local", str),  # who may read /metrics: local (loopback only), token (admin, auditor), open, off
+    "SIGNING_REQUIRES_PASSWORD": (True, _flag),  # a signature asks for the signer's password again
 }
 
 

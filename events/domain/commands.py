@@ -10,7 +10,7 @@ from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar
 
-from .rules import ApprovalRule
+from .rules import ApprovalRule, Route
 
 
 class Keep(enum.Enum):
@@ -106,9 +106,17 @@ class RetitlePolicy:
     title: str
 
 
-Change = AddSection | AmendSection | MoveSection | RemoveSection | RetitlePolicy
+@dataclass(frozen=True, kw_only=True)
+class ChangeRoute:
+    """Propose a new approval route for the policy; it takes over when the revision is published."""
+
+    op: ClassVar[str] = "route"
+    approval_rule: Route
+
+
+Change = AddSection | AmendSection | MoveSection | RemoveSection | RetitlePolicy | ChangeRoute
 CHANGES: dict[str, type[Change]] = {cls.op: cls for cls in (AddSection, AmendSection, MoveSection, RemoveSection,
-                                                            RetitlePolicy)}
+                                                            RetitlePolicy, ChangeRoute)}
 
 
 def change_fields(cls: type[Change]) -> tuple[frozenset[str], frozenset[str]]:
@@ -126,7 +134,7 @@ class CreatePolicy(Command):
     title: str
     language: str
     review_interval_days: int
-    approval_rule: ApprovalRule | None = None
+    approval_rule: ApprovalRule | Route | None = None
     sections: tuple[SectionDraft, ...] = ()
     summary: str = "Initial text"
 
@@ -167,6 +175,9 @@ class ApproveRevision(RevisionCommand):
 
     meaning: str
     comment: str = ""
+    full_name: str = ""  # the signer's full name, from their account (the API never takes it from the body)
+    on_behalf_of: str | None = None  # the person whose delegate signs (checked against delegations first)
+    on_behalf_of_role: str | None = None  # the role of theirs the signature counts in
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -226,3 +237,15 @@ class AcknowledgeVersion(Command):
     """Record that the person acting has read a version."""
 
     version: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecallRevision(RevisionCommand):
+    """Take one's own revision back from review to draft; its reviews and signatures are void."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeReviewers(RevisionCommand):
+    """Name other reviewers for one's own revision while it is in review."""
+
+    reviewers: tuple[str, ...]

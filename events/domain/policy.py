@@ -21,7 +21,7 @@ from .errors import (
     SeparationOfDuties,
     WrongState,
 )
-from .revision import Review, Revision
+from .revision import ROUTE_KEY, Review, Revision
 from .rules import (
     LANGUAGE,
     MAX_SECTIONS_PER_CALL,
@@ -34,14 +34,17 @@ from .rules import (
     REVIEW_INTERVAL_DAYS,
     VERDICTS,
     ApprovalRule,
+    Route,
     Signature,
     Status,
     check_document,
     check_length,
     check_range,
     check_section,
-    counting_approvers,
+    route_progress,
+    route_signer,
     status_after,
+    waiting_step,
 )
 
 IdFactory = Callable[[str], str]
@@ -91,7 +94,7 @@ class Policy:
     language: str = ""
     owner: str = ""
     review_interval_days: int = 0
-    rule: ApprovalRule = field(default_factory=ApprovalRule)
+    rule: Route = field(default_factory=lambda: Route.of(ApprovalRule()))
     version: int = 0
     versions: list[PublishedVersion] = field(default_factory=list)
     revisions: dict[str, Revision] = field(default_factory=dict)
@@ -177,7 +180,8 @@ class Policy:
         if not LANGUAGE.fullmatch(command.language):
             raise InvalidInput("language must be a language tag such as ky, ru or en", field="language")
         check_range(command.review_interval_days, REVIEW_INTERVAL_DAYS, "review_interval_days")
-        rule = command.approval_rule or ApprovalRule()
+        given = command.approval_rule or ApprovalRule()
+        rule = Route.of(given) if isinstance(given, ApprovalRule) else given
         self._record(ev.PolicyCreated(policy_id=command.policy_id, title=command.title, language=command.language,
                                       owner=owner, review_interval_days=command.review_interval_days,
                                       approval_rule=rule.to_data()))
@@ -243,11 +247,18 @@ class Policy:
                 self._record(event)
             except (InvalidInput, NotFound) as error:
                 raise type(error)(error.message, field=f"changes[{index}].{error.field}") from None
-            touched.append(getattr(event, "section_id", TITLE_KEY))
+            touched.append(ROUTE_KEY if isinstance(event, ev.ApprovalRouteChanged)
+                           else getattr(event, "section_id", TITLE_KEY))
         return touched
 
-    def _change_event(self, revision_id: str, op: cmd.Change, ids: IdFactory) -> SectionChange:
+    def _change_event(self, revision_id: str, op: cmd.Change,
+                      ids: IdFactory) -> SectionChange | ev.ApprovalRouteChanged:
         preview = self.revisions[revision_id].preview
+        if isinstance(op, cmd.ChangeRoute):
+            route = op.approval_rule.to_data()
+            if route == self.rule.to_data() and self.revisions[revision_id].proposed_route is None:
+                raise InvalidInput("the route is the policy's route already", field="approval_rule")
+            return ev.ApprovalRouteChanged(revision_id=revision_id, approval_rule=route)
         if isinstance(op, cmd.AddSection):
             check_section(op.text, op.title, op.label)
             check_document(len(preview.sections) + 1, preview.characters + _characters(op.text, op.title, op.label))
@@ -279,19 +290,22 @@ class Policy:
         """Send a draft to review by named reviewers."""
         self._begin(now)
         rev = self._editable(actor, command.revision_id)
-        if any(not reviewer.strip() for reviewer in command.reviewers):
-            raise InvalidInput("reviewers must be a list of names", field="reviewers")
-        if rev.author in command.reviewers:
-            raise SeparationOfDuties("the author of a revision cannot review it", field="reviewers")
-        if not rev.changes:
+        _check_reviewers(rev, command.reviewers)
+        if not rev.changes and rev.proposed_route is None:
             raise WrongState("the revision has no changes to review", field="changes")
+        for number, step in enumerate(self.rule.steps, start=1):
+            others = [u for u in step.users if u != rev.author]
+            if not step.roles and len(others) < step.approvals:  # it would wait for good on its own author
+                raise SeparationOfDuties(f"step {number} of the approval route names its author among too few "
+                                         "signers: another author must propose it", field="author")
         self._record(ev.RevisionSubmitted(revision_id=rev.id, reviewers=list(dict.fromkeys(command.reviewers)),
                                           content_hash=rev.content_hash))
         self._settle(rev)
 
     def _settle(self, rev: Revision) -> None:
         if rev.status == Status.IN_REVIEW and rev.ready(self.rule):
-            approvers = sorted(counting_approvers(self.rule, rev.signatures, rev.content_hash))
+            approvers = sorted({name for item in route_progress(self.rule, rev.signatures, rev.content_hash)
+                                for name in item.signers})
             self._record(ev.RevisionApprovalCompleted(revision_id=rev.id, content_hash=rev.content_hash,
                                                       approvers=approvers))
 
@@ -318,18 +332,41 @@ class Policy:
         self._settle(rev)
 
     def approve(self, command: cmd.ApproveRevision, *, actor: Actor, now: datetime) -> None:
-        """Sign the revision's current content with a meaning from the fixed list."""
+        """Sign the revision's current content, for the step of its route it waits on, with a meaning."""
         self._begin(now)
         rev = self._in_review(actor, command.revision_id, "approve")
         if command.meaning not in MEANINGS:
             raise InvalidInput(f"meaning must be one of: {', '.join(MEANINGS)}", field="meaning")
-        if actor.role not in self.rule.roles:
-            raise Forbidden(f"signatures count only from roles {', '.join(self.rule.roles)}", field="role")
-        if any(s.approver == actor.name and s.content_hash == rev.content_hash for s in rev.signatures):
-            raise WrongState("you have already signed this content", field="actor")
-        self._record(ev.RevisionApproved(revision_id=rev.id, approver=actor.name, role=actor.role,
+        signer, role = actor.name, actor.role
+        if command.on_behalf_of is not None:
+            if command.on_behalf_of == actor.name:
+                raise InvalidInput("a person signs for themselves without naming a delegation", field="on_behalf_of")
+            if command.on_behalf_of == rev.author:  # separation of duties binds the delegating person too
+                raise SeparationOfDuties("the author of a revision cannot approve it, nor through a delegate",
+                                         field="on_behalf_of")
+            signer, role = command.on_behalf_of, command.on_behalf_of_role or actor.role
+        route = self.rule  # the route in force: a revision that changes it is signed under the old one
+        index = waiting_step(route, rev.signatures, rev.content_hash)
+        if index is None:
+            raise WrongState("every step of the approval route is signed already", field="status")
+        step = route.steps[index]
+        if not step.admits(signer, role):
+            raise Forbidden(f"step {index + 1} of the approval route waits on {_step_signers(step)}", field="actor")
+        counts = command.meaning in step.counted_meanings
+        if not counts and command.meaning != "reviewed":
+            raise InvalidInput(f"step {index + 1} counts only the meanings: {', '.join(sorted(step.counted_meanings))}",
+                               field="meaning")
+        for s in rev.signatures:
+            if s.content_hash != rev.content_hash or s.step != index:
+                continue
+            same_person = signer in (s.approver, route_signer(s)) or actor.name in (s.approver, route_signer(s))
+            if same_person and (s.meaning == command.meaning or (counts and s.meaning in step.counted_meanings)):
+                raise WrongState("you have already signed this content", field="actor")
+        self._record(ev.RevisionApproved(revision_id=rev.id, approver=actor.name, role=role,
                                          meaning=command.meaning, comment=command.comment,
-                                         content_hash=rev.content_hash))
+                                         content_hash=rev.content_hash, step=index,
+                                         full_name=command.full_name.strip() or actor.name,
+                                         on_behalf_of=command.on_behalf_of))
         self._settle(rev)
 
     def publish(self, command: cmd.PublishRevision, *, actor: Actor, reason: str | None, now: datetime) -> int:
@@ -358,9 +395,13 @@ class Policy:
         return self._publish(rev, command.effective_from or now, reason, editorial=False, adopted=True)
 
     def _missing_approvals(self, rev: Revision) -> str:
-        have = len(counting_approvers(self.rule, rev.signatures, rev.content_hash))
         pending = [r for r in rev.reviewers if rev.latest_verdicts().get(r) != "approve"]
-        parts = [f"{have} of {self.rule.approvals} approvals from {', '.join(self.rule.roles)}"]
+        parts = []
+        for item, step in zip(route_progress(self.rule, rev.signatures, rev.content_hash), self.rule.steps,
+                              strict=True):
+            if item.status == "waiting":
+                where = f"step {item.step} of {len(self.rule.steps)}: " if len(self.rule.steps) > 1 else ""
+                parts.append(f"{where}{len(item.signers)} of {step.approvals} approvals from {_step_signers(step)}")
         if pending:
             parts.append(f"reviews pending from {', '.join(pending)}")
         return "approval rule not met: " + "; ".join(parts)
@@ -378,7 +419,9 @@ class Policy:
         self._record(ev.RevisionPublished(
             revision_id=rev.id, version=self.latest_version + 1, base_version=rev.base_version,
             effective_from=effective, backdated=backdated, editorial=bool(editorial), adopted=adopted,
-            title=document.title, content_hash=document.content_hash(self.id, self.language)))
+            title=document.title, content_hash=document.content_hash(self.id, self.language),
+            signed_content_hash=rev.content_hash, rebased=rev.base_version != self.latest_version,
+            approval_rule=rev.proposed_route))
         return self.latest_version
 
     def _rebased(self, rev: Revision) -> Document:
@@ -419,6 +462,32 @@ class Policy:
             raise WrongState(f"revision is already {rev.status}", field="status")
         _require_text(reason, "reason")
         self._record(ev.RevisionWithdrawn(revision_id=rev.id, reason=reason or ""))
+
+    def recall(self, command: cmd.RecallRevision, *, actor: Actor, now: datetime) -> None:
+        """Take one's own revision back from review to draft; its reviews and signatures become void."""
+        self._begin(now)
+        rev = self.revision(command.revision_id)
+        if actor.name != rev.author:
+            raise Forbidden("only the revision's author may recall it", field="actor")
+        if rev.status not in (Status.IN_REVIEW, Status.APPROVED):
+            raise WrongState(f"revision is {rev.status}; only a revision in review can be recalled", field="status")
+        self._record(ev.RevisionRecalled(revision_id=rev.id))
+
+    def change_reviewers(self, command: cmd.ChangeReviewers, *, actor: Actor, now: datetime) -> None:
+        """Name other reviewers for one's own revision while it is in review."""
+        self._begin(now)
+        rev = self.revision(command.revision_id)
+        if actor.name != rev.author:
+            raise Forbidden("only the revision's author may change its reviewers", field="actor")
+        if rev.status != Status.IN_REVIEW:
+            raise WrongState(f"revision is {rev.status}; reviewers change only while it is in review",
+                             field="status")
+        _check_reviewers(rev, command.reviewers)
+        reviewers = list(dict.fromkeys(command.reviewers))
+        if tuple(reviewers) == rev.reviewers:
+            raise InvalidInput("these are the revision's reviewers already", field="reviewers")
+        self._record(ev.ReviewersChanged(revision_id=rev.id, reviewers=reviewers))
+        self._settle(rev)
 
     def assign(self, command: cmd.AssignResponsibility, *, ids: IdFactory, now: datetime) -> str:
         """Make a person or unit responsible for the policy or one section; returns the assignment id."""
@@ -489,6 +558,18 @@ def _count(sections: tuple[cmd.SectionDraft, ...]) -> int:
     return total
 
 
+def _check_reviewers(rev: Revision, reviewers: tuple[str, ...]) -> None:
+    if any(not reviewer.strip() for reviewer in reviewers):
+        raise InvalidInput("reviewers must be a list of names", field="reviewers")
+    if rev.author in reviewers:
+        raise SeparationOfDuties("the author of a revision cannot review it", field="reviewers")
+
+
+def _step_signers(step: Any) -> str:
+    named = [*step.users, *(f"any {role}" for role in step.roles)]
+    return " or ".join(named)
+
+
 def _require_text(value: str | None, field: str) -> None:
     if value is None or not value.strip():
         raise InvalidInput(f"{field} is required", field=field)
@@ -500,7 +581,7 @@ def _created(p: Policy, e: ev.PolicyCreated, at: str) -> None:
     p.id, p.title, p.language, p.owner = e.policy_id, e.title, e.language, e.owner
     p._created_title = e.title
     p.review_interval_days = e.review_interval_days
-    p.rule = ApprovalRule.from_data(e.approval_rule)
+    p.rule = Route.from_data(e.approval_rule)
 
 
 def _opened(p: Policy, e: ev.RevisionOpened, at: str) -> None:
@@ -534,7 +615,8 @@ def _reviewed(p: Policy, e: ev.RevisionReviewed, at: str) -> None:
 
 def _approved(p: Policy, e: ev.RevisionApproved, at: str) -> None:
     p.revisions[e.revision_id].signatures.append(
-        Signature(approver=e.approver, role=e.role, meaning=e.meaning, content_hash=e.content_hash))
+        Signature(approver=e.approver, role=e.role, meaning=e.meaning, content_hash=e.content_hash, step=e.step,
+                  on_behalf_of=e.on_behalf_of))
 
 
 def _published(p: Policy, e: ev.RevisionPublished, at: str) -> None:
@@ -544,6 +626,8 @@ def _published(p: Policy, e: ev.RevisionPublished, at: str) -> None:
                                        published_at=at, content_hash=e.content_hash, document=document,
                                        touched=frozenset(rev.touched), editorial=e.editorial))
     p.title = document.title
+    if e.approval_rule is not None:
+        p.rule = Route.from_data(e.approval_rule)
     _moved_on(p, e, at)
 
 
@@ -564,6 +648,19 @@ def _acknowledged(p: Policy, e: ev.AcknowledgementRecorded, at: str) -> None:
     p.acknowledgements[(e.person, e.version)] = e.content_hash
 
 
+def _route_changed(p: Policy, e: ev.ApprovalRouteChanged, at: str) -> None:
+    p.revisions[e.revision_id].propose_route(e.approval_rule)
+
+
+def _recalled(p: Policy, e: ev.RevisionRecalled, at: str) -> None:
+    rev = p.revisions[e.revision_id]
+    rev.status, rev.reviews, rev.signatures = Status.DRAFT, [], []  # a recall voids them, content unchanged or not
+
+
+def _reviewers_changed(p: Policy, e: ev.ReviewersChanged, at: str) -> None:
+    p.revisions[e.revision_id].reviewers = tuple(e.reviewers)
+
+
 _APPLY: dict[type[ev.Event], Callable[[Policy, Any, str], None]] = {
     ev.PolicyCreated: _created,
     ev.RevisionOpened: _opened,
@@ -579,4 +676,7 @@ _APPLY: dict[type[ev.Event], Callable[[Policy, Any, str], None]] = {
     ev.ResponsibilityRevoked: _revoked,
     ev.PeriodicReviewRecorded: _periodic_review,
     ev.AcknowledgementRecorded: _acknowledged,
+    ev.ApprovalRouteChanged: _route_changed,
+    ev.RevisionRecalled: _recalled,
+    ev.ReviewersChanged: _reviewers_changed,
 }

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .document import Document, SectionChange
-from .rules import ApprovalRule, Signature, Status, rule_met
+from .rules import Route, Signature, Status, signed_hash, waiting_step
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,14 +35,22 @@ class Revision:
     reviewers: tuple[str, ...] = ()
     reviews: list[Review] = field(default_factory=list)
     signatures: list[Signature] = field(default_factory=list)
+    proposed_route: dict[str, Any] | None = None  # the route it brings into force when published
     _hash: str = ""
 
     @property
     def content_hash(self) -> str:
-        """Hash of the preview document; computed once per change, since amends come in bulk."""
+        """Hash of what reviews and signatures pin: the preview document, and the route it proposes if any;
+        computed once per change, since amends come in bulk."""
         if not self._hash:
-            self._hash = self.preview.content_hash(self.policy_id, self.language)
+            self._hash = signed_hash(self.preview.content_hash(self.policy_id, self.language), self.proposed_route)
         return self._hash
+
+    def propose_route(self, route: dict[str, Any]) -> None:
+        """Note the route this revision proposes (a change like any other: it voids earlier reviews)."""
+        self.proposed_route = route
+        self.touched.add(ROUTE_KEY)
+        self._hash = ""
 
     def change(self, event: SectionChange) -> None:
         """Apply one change to the preview, note what it touched, and forget the old content hash."""
@@ -69,6 +78,9 @@ class Revision:
         verdicts = self.latest_verdicts()
         return all(verdicts.get(r) == "approve" for r in self.reviewers)
 
-    def ready(self, rule: ApprovalRule) -> bool:
-        """Tell whether reviews are complete and the approval rule is met for the current content."""
-        return self.reviews_complete() and rule_met(rule, self.signatures, self.content_hash)
+    def ready(self, route: Route) -> bool:
+        """Tell whether reviews are complete and every step of the route is signed for the current content."""
+        return self.reviews_complete() and waiting_step(route, self.signatures, self.content_hash) is None
+
+
+ROUTE_KEY = "approval_rule"  # what a route change touches, for conflict detection

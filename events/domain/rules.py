@@ -1,6 +1,8 @@
 """The vocabulary of sign-off, each rule once: roles, statuses, verdicts, meanings, limits and approval rules."""
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -102,6 +104,8 @@ def status_after(event: ev.Event) -> Status | None:
         return Status.REJECTED
     if isinstance(event, ev.RevisionWithdrawn):
         return Status.WITHDRAWN
+    if isinstance(event, ev.RevisionRecalled):
+        return Status.DRAFT
     return None
 
 
@@ -144,16 +148,166 @@ class Signature:
     role: str
     meaning: str
     content_hash: str
+    step: int = 0  # the route's step (0-based) the revision waited on when it was given
+    on_behalf_of: str | None = None  # the person a delegate signed for
 
 
-def counting_approvers(rule: ApprovalRule, signatures: Iterable[Signature], content_hash: str) -> set[str]:
-    """Return the distinct approvers whose signature counts: current content, an approving meaning, a rule role."""
-    return {
-        s.approver for s in signatures
-        if s.content_hash == content_hash and s.meaning in APPROVING_MEANINGS and s.role in rule.roles
-    }
+# ---- approval routes: ordered steps, each N signatures from named people or holders of roles ---------
+
+ROUTE_STEPS = (1, 20)
+STEP_STATUSES = ("done", "waiting", "pending")
 
 
-def rule_met(rule: ApprovalRule, signatures: Iterable[Signature], content_hash: str) -> bool:
-    """Tell whether enough valid approvals stand for this content."""
-    return len(counting_approvers(rule, signatures, content_hash)) >= rule.approvals
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """One step of a route: `approvals` distinct signers among `users` or holders of `roles`, with `meanings`."""
+
+    approvals: int = 1
+    users: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    meanings: tuple[str, ...] = ()  # empty: every approving meaning
+
+    def __post_init__(self) -> None:
+        check_range(self.approvals, APPROVALS, "approvals")
+        if any(not isinstance(u, str) or not u.strip() for u in self.users):
+            raise InvalidInput("users must be a list of user names", field="users")
+        if any(role not in SIGNING_ROLES for role in self.roles):
+            raise InvalidInput(f"roles must be drawn from {', '.join(SIGNING_ROLES)}", field="roles")
+        if not self.users and not self.roles:
+            raise InvalidInput("a step names users, roles or both", field="users")
+        bad = [m for m in self.meanings if m not in APPROVING_MEANINGS]
+        if bad:
+            raise InvalidInput(f"meanings must be drawn from the approving meanings, not {bad[0]!r}",
+                               field="meanings")
+        users = tuple(dict.fromkeys(u.strip() for u in self.users))
+        if not self.roles and self.approvals > len(users):
+            # Otherwise the step could never be met and every revision would wait on it for good.
+            raise InvalidInput(f"the step asks for {self.approvals} approvals from {len(users)} named users",
+                               field="approvals")
+        object.__setattr__(self, "users", users)
+        object.__setattr__(self, "roles", tuple(dict.fromkeys(self.roles)))
+        object.__setattr__(self, "meanings", tuple(dict.fromkeys(self.meanings)))
+
+    @property
+    def counted_meanings(self) -> frozenset[str]:
+        """Return the meanings that count towards this step."""
+        return frozenset(self.meanings) if self.meanings else APPROVING_MEANINGS
+
+    def admits(self, signer: str, role: str) -> bool:
+        """Tell whether a person, acting in a role, is among this step's signers."""
+        return signer in self.users or role in self.roles
+
+    def to_data(self) -> dict[str, Any]:
+        """Return the step as stored in events."""
+        data: dict[str, Any] = {"approvals": self.approvals}
+        for name in ("users", "roles", "meanings"):
+            if getattr(self, name):
+                data[name] = list(getattr(self, name))
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class Route:
+    """A policy's approval route: steps signed in order; the simple `{approvals, roles}` rule is one step."""
+
+    steps: tuple[Step, ...]
+
+    def __post_init__(self) -> None:
+        check_range(len(self.steps), ROUTE_STEPS, "approval_rule.steps")
+
+    @classmethod
+    def of(cls, rule: ApprovalRule) -> Route:
+        """Return the one-step route a simple rule means."""
+        return cls(steps=(Step(approvals=rule.approvals, roles=rule.roles),))
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Route:
+        """Rebuild a route as events store it, in either shape; refuse a bad one naming the field."""
+        if "steps" not in data:
+            return cls.of(ApprovalRule.from_data(data))
+        steps = []
+        for index, step in enumerate(data["steps"]):
+            try:
+                steps.append(Step(approvals=step.get("approvals", 1), users=tuple(step.get("users") or ()),
+                                  roles=tuple(step.get("roles") or ()), meanings=tuple(step.get("meanings") or ())))
+            except InvalidInput as error:
+                raise InvalidInput(error.message, field=f"approval_rule.steps[{index}].{error.field}") from None
+        return cls(steps=tuple(steps))
+
+    @property
+    def simple(self) -> bool:
+        """Tell whether the route is the old one-step rule (and is stored in that shape)."""
+        step = self.steps[0]
+        return len(self.steps) == 1 and not step.users and not step.meanings
+
+    def to_data(self) -> dict[str, Any]:
+        """Return the route as stored in events: the simple shape when it is one."""
+        if self.simple:
+            return {"approvals": self.steps[0].approvals, "roles": list(self.steps[0].roles)}
+        return {"steps": [step.to_data() for step in self.steps]}
+
+    def named_users(self) -> list[str]:
+        """Return every user a step names, once each."""
+        return list(dict.fromkeys(u for step in self.steps for u in step.users))
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepProgress:
+    """Where one step of a route stands for the current content."""
+
+    step: int  # 1-based
+    status: str
+    signers: tuple[str, ...]
+
+
+def route_signer(signature: Signature) -> str:
+    """Return the person a signature counts for: the delegating person when a delegate signed."""
+    return signature.on_behalf_of or signature.approver
+
+
+def step_signers(route: Route, index: int, signatures: Iterable[Signature], content_hash: str) -> list[str]:
+    """Return the distinct people whose signature counts for one step (0-based) of the route."""
+    step = route.steps[index]
+    found: dict[str, None] = {}
+    for s in signatures:
+        if (s.content_hash == content_hash and s.step == index
+                and s.meaning in step.counted_meanings and step.admits(route_signer(s), s.role)):
+            found[route_signer(s)] = None
+    return list(found)
+
+
+def route_progress(route: Route, signatures: Iterable[Signature], content_hash: str) -> list[StepProgress]:
+    """Return each step's status (done, waiting, pending) and its signers; steps are signed in order."""
+    signatures = list(signatures)
+    progress: list[StepProgress] = []
+    waiting_found = False
+    for index, step in enumerate(route.steps):
+        signers = step_signers(route, index, signatures, content_hash)
+        if waiting_found:
+            status = "pending"
+        elif len(signers) >= step.approvals:
+            status = "done"
+        else:
+            status, waiting_found = "waiting", True
+        progress.append(StepProgress(step=index + 1, status=status, signers=tuple(signers)))
+    return progress
+
+
+def waiting_step(route: Route, signatures: Iterable[Signature], content_hash: str) -> int | None:
+    """Return the 0-based index of the step a revision waits on, or None when every step is done."""
+    for item in route_progress(route, signatures, content_hash):
+        if item.status == "waiting":
+            return item.step - 1
+    return None
+
+
+def signed_hash(document_hash: str, route: dict[str, Any] | None) -> str:
+    """Return what a revision's signatures pin: its document's hash, and the route it proposes when it proposes one."""
+    if route is None:
+        return document_hash
+    return "sha256:" + hashlib.sha256(f"{document_hash}\n{canonical_route(route)}".encode()).hexdigest()
+
+
+def canonical_route(route: dict[str, Any]) -> str:
+    """Return a route's canonical JSON (keys sorted, no spaces, UTF-8 as is)."""
+    return json.dumps(route, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

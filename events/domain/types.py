@@ -117,12 +117,16 @@ class RevisionReviewed(Event):
 @dataclass(frozen=True, kw_only=True)
 class RevisionApproved(Event):
     type_name: ClassVar[str] = "RevisionApproved"
+    schema: ClassVar[int] = 2
     revision_id: str
     approver: str
     role: str
     meaning: str
     comment: str
     content_hash: str
+    step: int  # schema 2: the route's step (0-based) it was given for
+    full_name: str  # schema 2: the signer's full name as it stood when signing
+    on_behalf_of: str | None  # schema 2: the person a delegate signed for
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,6 +140,7 @@ class RevisionApprovalCompleted(Event):
 @dataclass(frozen=True, kw_only=True)
 class RevisionPublished(Event):
     type_name: ClassVar[str] = "RevisionPublished"
+    schema: ClassVar[int] = 2
     revision_id: str
     version: int
     base_version: int
@@ -145,6 +150,9 @@ class RevisionPublished(Event):
     adopted: bool
     title: str
     content_hash: str
+    signed_content_hash: str | None  # schema 2: what the signers signed (None: not recorded before schema 2)
+    rebased: bool  # schema 2: published on a newer version than the base the signers saw
+    approval_rule: dict[str, Any] | None  # schema 2: the route the revision brings into force, if it changes it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,6 +205,26 @@ class AcknowledgementRecorded(Event):
     content_hash: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class ApprovalRouteChanged(Event):
+    type_name: ClassVar[str] = "ApprovalRouteChanged"
+    revision_id: str
+    approval_rule: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevisionRecalled(Event):
+    type_name: ClassVar[str] = "RevisionRecalled"
+    revision_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewersChanged(Event):
+    type_name: ClassVar[str] = "ReviewersChanged"
+    revision_id: str
+    reviewers: list[str]
+
+
 REGISTRY: dict[str, type[Event]] = {
     cls.type_name: cls
     for cls in (
@@ -205,6 +233,7 @@ REGISTRY: dict[str, type[Event]] = {
         RevisionPublished,
         RevisionRejected, RevisionWithdrawn, ResponsibilityAssigned, ResponsibilityRevoked,
         PeriodicReviewRecorded, AcknowledgementRecorded,
+        ApprovalRouteChanged, RevisionRecalled, ReviewersChanged,
     )
 }
 
@@ -213,7 +242,21 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 # (type name, schema it reads) -> function giving the payload at schema + 1. When a type's shape
 # changes, its class's `schema` goes up by one and the step from the old shape is added here.
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+def _approved_v2(data: dict[str, Any]) -> dict[str, Any]:
+    # Before routes every rule was one step, and signatures named no full name and no delegation.
+    return {**data, "step": 0, "full_name": data["approver"], "on_behalf_of": None}
+
+
+def _published_v2(data: dict[str, Any]) -> dict[str, Any]:
+    # Before schema 2 the signed hash was not recorded; a publication on a newer base was a rebase.
+    return {**data, "signed_content_hash": None, "rebased": data["base_version"] != data["version"] - 1,
+            "approval_rule": None}
+
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("RevisionApproved", 1): _approved_v2,
+    ("RevisionPublished", 1): _published_v2,
+}
 
 
 def upcast(type_name: str, schema: int, data: dict[str, Any], *,

@@ -1,7 +1,7 @@
 """The documents read model's tables: published versions as outlines over section states, and revisions' previews."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text, false
 
 from events.store.tables import Position, metadata
 
@@ -43,6 +43,9 @@ policy_versions = Table(
     Column("summary", Text, nullable=False),
     Column("approvers", Text, nullable=False),
     Column("touched", Text, nullable=False),
+    Column("base_version", Integer),
+    Column("signed_content_hash", String(80)),
+    Column("rebased", Boolean, nullable=False, server_default=false()),
     Index("ix_policy_versions_effective", "policy_id", "effective_from", "version"),
 )
 

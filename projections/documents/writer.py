@@ -32,7 +32,8 @@ _VERBS: dict[type[ev.Event], str] = {ev.SectionAdded: "added", ev.SectionAmended
                                      ev.PolicyRetitled: "retitled"}
 _CHANGES = frozenset(cls.type_name for cls in _VERBS)
 # What a publication replays of its revision.
-_REVISION_EVENTS = frozenset({"RevisionOpened", "RevisionApproved", "RevisionApprovalCompleted", *_CHANGES})
+_REVISION_EVENTS = frozenset({"RevisionOpened", "RevisionApproved", "RevisionApprovalCompleted", "RevisionRecalled",
+                              *_CHANGES})
 _CLOSING = frozenset({"RevisionRejected", "RevisionWithdrawn"})
 MEMO_DOCUMENTS = 512  # newest documents a replay keeps between batches, one per policy, least recent out first
 MEMO_PREVIEWS = 32  # previews a process keeps between appends (each checked against the stored position)
@@ -333,7 +334,11 @@ def _publish(batch: _Batch, stored: StoredEvent, event: ev.RevisionPublished) ->
         change = past.event
         if isinstance(change, ev.RevisionApproved):
             signatures.append({"approver": change.approver, "role": change.role, "meaning": change.meaning,
-                               "content_hash": change.content_hash, "at": past.meta["occurred_at"]})
+                               "content_hash": change.content_hash, "at": past.meta["occurred_at"],
+                               "full_name": change.full_name, "on_behalf_of": change.on_behalf_of,
+                               "step": change.step})
+        elif isinstance(change, ev.RevisionRecalled):
+            signatures = []  # a recall voids every signature given before it
         elif isinstance(change, ev.RevisionApprovalCompleted):
             approved_hash = change.content_hash
         elif type(change) in _VERBS:
@@ -367,6 +372,8 @@ def _publish(batch: _Batch, stored: StoredEvent, event: ev.RevisionPublished) ->
                                                             separators=(",", ":")),
         "editorial": event.editorial,
         "backdated": event.backdated, "adopted": event.adopted, "publisher": stored.meta["actor"],
+        "base_version": event.base_version, "signed_content_hash": event.signed_content_hash,
+        "rebased": event.rebased,
         "summary": opened.summary, "touched": json.dumps(sorted(touched))})
     batch.section_changes.extend(
         {**common, "section_id": section_id, "changes": ",".join(dict.fromkeys(kinds)),

@@ -1,6 +1,7 @@
 """What every API blueprint shares: the blueprint class, the fields and schemas of the conventions, problems, reads."""
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,9 +22,10 @@ from werkzeug.datastructures import CombinedMultiDict
 from events.domain.canonical import format_time
 from events.domain.commands import Command
 from events.domain.document import KINDS
-from events.domain.errors import NotFound
+from events.domain.errors import InvalidInput, NotFound, WrongState
+from events.domain.rules import APPROVALS, APPROVING_MEANINGS, ROUTE_STEPS, SIGNING_ROLES, Route
 from projections import catalog
-from service import queries
+from service import accounts, queries
 from service.bootstrap import services
 from service.http import guards
 from service.http.caching import REVALIDATE
@@ -320,3 +322,70 @@ class Blueprint(flask_smorest.Blueprint):
         responses = {str(code): {"description": PROBLEMS[code],
                                  "content": {"application/problem+json": {"schema": Problem}}} for code in codes}
         return self.doc(responses=responses, **({HEADERS_KEY: list(headers)} if headers else {}))
+
+
+# ---- approval routes, as policies and revisions take them ---------------------------------------
+
+class StepInput(Strict):
+    approvals = count(*APPROVALS, load_default=1)
+    users = fields.List(Text(validate=[validate.Length(min=1, max=200), NonBlank()]), validate=validate.Length(max=50),
+                        metadata={"description": "named signers (each must hold the approver or admin role)"})
+    roles = fields.List(fields.String(validate=validate.OneOf(SIGNING_ROLES)), validate=validate.Length(max=5))
+    meanings = fields.List(fields.String(validate=validate.OneOf(sorted(APPROVING_MEANINGS))),
+                           metadata={"description": "the meanings that count (default: every one but `reviewed`)"})
+
+
+class RouteInput(Strict):
+    """Either the simple rule `{approvals, roles}` (one step) or `{steps: [...]}` signed in order."""
+
+    approvals = count(*APPROVALS)
+    roles = fields.List(fields.String(validate=validate.OneOf(SIGNING_ROLES)), validate=validate.Length(min=1))
+    steps = fields.List(fields.Nested(StepInput), validate=validate.Length(min=1, max=ROUTE_STEPS[1]))
+
+    @post_load
+    def _route(self, data: dict[str, Any], **kwargs: Any) -> Route:
+        if "steps" in data and ({"approvals", "roles"} & set(data)):
+            raise ValidationError({"steps": ["give either steps or approvals and roles, not both"]})
+        if "steps" not in data:
+            data = {"approvals": data.get("approvals", 1), "roles": data.get("roles", ["approver"])}
+        try:
+            return Route.from_data(data)
+        except InvalidInput as error:
+            field = (error.field or "approval_rule").removeprefix("approval_rule.")
+            raise ValidationError({field: [error.message]}) from None
+
+
+class StepAnswer(Schema):
+    approvals = fields.Integer()
+    users = fields.List(fields.String())
+    roles = fields.List(fields.String())
+    meanings = fields.List(fields.String())
+
+
+class RouteAnswer(Schema):
+    approvals = fields.Integer(metadata={"description": "the simple rule: one step"})
+    roles = fields.List(fields.String())
+    steps = fields.List(fields.Nested(StepAnswer), metadata={"description": "a route of several steps, in order"})
+
+
+def known_signers(route: Route | None, field: str) -> None:
+    """Refuse a route naming anyone who is no user or holds no signing role (422 naming the entry)."""
+    if route is None:
+        return
+    with reading() as connection:
+        for index, step in enumerate(route.steps):
+            accounts.check_people(connection, step.users, f"{field}.steps[{index}].users", *SIGNING_ROLES)
+        for index, asked, able in accounts.short_steps(connection, route):
+            raise InvalidInput(f"the step asks for {asked} signatures, and only {able} people can sign it",
+                               field=f"{field}.steps[{index}].approvals")
+
+
+def signable(policy_id: str, author: str) -> None:
+    """Refuse to send a revision to review when a step of the policy's route could not be signed without its
+    author (409): it would wait for good."""
+    with reading() as connection:
+        row = policy_row(connection, policy_id)
+        route = Route.from_data(json.loads(row["approval_rule"]))
+        for index, asked, able in accounts.short_steps(connection, route, author):
+            raise WrongState(f"step {index + 1} of the approval route asks for {asked} signatures, and only {able} "
+                             "people other than the author can sign it", field="approval_rule")

@@ -223,9 +223,11 @@ def _revise_2021(story: _Story) -> None:
     story.at("2021-05-25T10:10:00+00:00").do(cmd.ReviewRevision(**on, verdict="approve", comment="Макулмун."),
                                               "reviewer2", "reviewer")
     story.at("2021-06-02T09:00:00+00:00").do(cmd.ApproveRevision(
-        **on, meaning="approved as quality assurance director"), "qa-director", "approver")
+        **on, meaning="approved as quality assurance director", full_name=PEOPLE["qa-director"][0]),
+        "qa-director", "approver")
     story.at("2021-06-07T12:30:00+00:00").do(cmd.ApproveRevision(
-        **on, meaning="approved as rector", comment="Окумуштуулар кеңешинин чечими менен"), "rector", "approver")
+        **on, meaning="approved as rector", comment="Окумуштуулар кеңешинин чечими менен",
+        full_name=PEOPLE["rector"][0]), "rector", "approver")
     story.at("2021-08-20T10:00:00+00:00").do(cmd.PublishRevision(
         **on, effective_from=parse_time("2021-09-01T00:00:00Z")), "qa-director", "approver",
         reason="in force from the new academic year")

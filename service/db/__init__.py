@@ -33,7 +33,7 @@ rebuild_requests = Table(
 def full_metadata() -> MetaData:
     """Return the one MetaData with every table registered on it (log, read models, service tables)."""
     import projections  # noqa: F401  (each read-model module registers its tables on import)
-    from service import accounts  # noqa: F401  (the service's own tables)
+    from service import accounts, delegations  # noqa: F401  (the service's own tables)
     from service.evidence import checkpoints  # noqa: F401
     from service.http import idempotency  # noqa: F401
     return metadata

@@ -1,12 +1,15 @@
 """Reads that combine read models, shared by the API and the pages: each read model answers for its own tables."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection
 
+from events.domain.errors import NotFound
+from events.domain.rules import Route, Signature, route_progress, signed_hash
 from events.store.engine import read_transaction
 from projections import audit, catalog, documents, revisions
 from service import accounts
@@ -35,18 +38,55 @@ def revision(connection: Connection, policy_id: str, revision_id: str) -> dict[s
         return None
     preview = documents.preview(connection, revision_id, final=found["final"])
     assert preview is not None, f"revision {revision_id} has no preview"
-    content_hash = preview["content_hash"]
     ids = [revision_id]
+    changes = revisions.changes(connection, ids)[revision_id]
+    proposed = next((c["approval_rule"] for c in reversed(changes) if c["op"] == "route"), None)
+    content_hash = signed_hash(preview["content_hash"], proposed)  # what reviews and signatures pin
+    recalled = found["recalled_position"] or 0
+
+    def void(row: dict[str, Any]) -> bool:
+        return row["content_hash"] != content_hash or row["position"] < recalled
+
+    approvals = [{**a, "void": void(a)} for a in revisions.approvals(connection, ids)[revision_id]]
+    policy = catalog.get(connection, policy_id)
+    assert policy is not None
     return {
         **found,
-        "changes": revisions.changes(connection, ids)[revision_id],
-        "reviews": [{**r, "void": r["content_hash"] != content_hash}
-                    for r in revisions.reviews(connection, ids)[revision_id]],
-        "approvals": [{**a, "void": a["content_hash"] != content_hash}
-                      for a in revisions.approvals(connection, ids)[revision_id]],
+        "changes": changes,
+        "reviews": [{**r, "void": void(r)} for r in revisions.reviews(connection, ids)[revision_id]],
+        "approvals": approvals,
+        "route": route(Route.from_data(json.loads(policy["approval_rule"])), approvals, content_hash,
+                       found["status"]),
+        "proposed_route": proposed,
         "conflicts": preview["conflicts"], "content_hash": content_hash,
         "preview": {"title": preview["title"], "sections": preview["sections"]},
     }
+
+
+def policy_route(connection: Connection, policy_id: str) -> Route:
+    """Return the approval route in force for a policy (the simple rule when it has one step)."""
+    policy = catalog.get(connection, policy_id)
+    if policy is None:
+        raise NotFound(f"no policy {policy_id!r}", field="pid")
+    return Route.from_data(json.loads(policy["approval_rule"]))
+
+
+def route(policy_route: Route, approvals: list[dict[str, Any]], content_hash: str,
+          status: str) -> list[dict[str, Any]]:
+    """Return each step of the route with its status (done, waiting, pending) and who signed it, as a
+    revision read shows them; only a revision in review waits on a step."""
+    signatures = [Signature(approver=a["approver"], role=a["role"], meaning=a["meaning"],
+                            content_hash=a["content_hash"], step=a["step"], on_behalf_of=a["on_behalf_of"])
+                  for a in approvals if not a["void"]]
+    steps = []
+    for item, step in zip(route_progress(policy_route, signatures, content_hash), policy_route.steps, strict=True):
+        state = item.status
+        if state == "waiting" and status != "in_review":
+            state = "pending"
+        steps.append({"step": item.step, "status": state, "signers": list(item.signers),
+                      "approvals": step.approvals, "users": list(step.users), "roles": list(step.roles),
+                      "meanings": sorted(step.counted_meanings)})
+    return steps
 
 
 def section_known(connection: Connection, policy_id: str, section_id: str) -> bool:

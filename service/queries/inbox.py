@@ -1,7 +1,6 @@
 """What waits for one person: drafts, reviews, signatures, publications, periodic reviews, acknowledgements."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -9,8 +8,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from events.domain.canonical import format_time, parse_time
-from events.domain.rules import APPROVING_MEANINGS, ApprovalRule
+from events.domain.rules import SIGNING_ROLES
 from projections import audit, catalog, documents, revisions
+from service import accounts, delegations
 from service.accounts import User
 
 from . import revision as revision_detail
@@ -40,6 +40,8 @@ def inbox(connection: Connection, user: User, now: str) -> Inbox:
     """Return what waits for a user now, by their name and their roles."""
     found = Inbox()
     policies = {row["policy_id"]: row for row in catalog.page(connection, None, 100_000)}
+    absent = [person for name in delegations.delegators(connection, user.name, now)
+              if (person := accounts.find(connection, name)) is not None]  # those this user may sign for now
     for rev in revisions.open_revisions(connection):
         policy = policies.get(rev["policy_id"])
         if policy is None:
@@ -53,18 +55,15 @@ def inbox(connection: Connection, user: User, now: str) -> Inbox:
             continue
         detail = revision_detail(connection, rev["policy_id"], rev["revision_id"])
         assert detail is not None
-        current = detail["content_hash"]
         if rev["status"] == "in_review" and "reviewer" in user.roles and (
                 not rev["reviewers"] or user.name in rev["reviewers"]):
-            verdicts = {r["reviewer"]: r["verdict"] for r in detail["reviews"] if r["content_hash"] == current}
+            verdicts = {r["reviewer"]: r["verdict"] for r in detail["reviews"] if not r["void"]}
             if verdicts.get(user.name) != "approve":
                 found.reviews.append(entry)
-        rule = ApprovalRule.from_data(_rule(policy))
-        if rev["status"] == "in_review" and any(role in rule.roles for role in user.roles):
-            signed = any(a["approver"] == user.name and a["content_hash"] == current
-                         and a["meaning"] in APPROVING_MEANINGS for a in detail["approvals"])
-            if not signed:
-                found.signatures.append(entry)
+        waiting = next((step for step in detail["route"] if step["status"] == "waiting"), None)
+        if rev["status"] == "in_review" and waiting is not None and any(
+                _signs(waiting, person) for person in (user, *absent) if person.name != rev["author"]):
+            found.signatures.append({**entry, "step": waiting["step"], "steps": len(detail["route"])})
         if rev["status"] == "approved" and "approver" in user.roles:
             found.publications.append(entry)
     soon = format_time(parse_time(now) + REVIEW_SOON)
@@ -83,9 +82,10 @@ def inbox(connection: Connection, user: User, now: str) -> Inbox:
     return found
 
 
-def _rule(policy: dict[str, Any]) -> dict[str, Any]:
-    rule: dict[str, Any] = json.loads(policy["approval_rule"])
-    return rule
+def _signs(step: dict[str, Any], user: User) -> bool:
+    """Tell whether a person is among the signers a step waits on and has not signed it yet."""
+    admitted = user.name in step["users"] or any(r in user.roles for r in step["roles"] if r in SIGNING_ROLES)
+    return admitted and user.name not in step["signers"]
 
 
 def _answers_for(connection: Connection, policy: dict[str, Any], user: User, now: str) -> bool:

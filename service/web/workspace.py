@@ -25,8 +25,9 @@ from events.domain.document import KINDS
 from events.domain.policy import Actor
 from events.domain.rules import MEANINGS, PARTY_KINDS, PERIODIC_OUTCOMES
 from projections import audit, catalog, documents, revisions
-from service import accounts, queries
+from service import accounts, delegations, queries
 from service.bootstrap import services
+from service.http import signing
 from service.http.guards import PATH_ID
 from service.queries.inbox import inbox as inbox_of
 
@@ -202,7 +203,11 @@ def _workspace(pid: str, rid: str, user: accounts.User, error: str | None = None
                  *(a["approver"] for a in found["approvals"]), *(t["actor"] for t in found.get("transitions", []))}
         changed_since = audit.trail_page(connection, pid, after=since, limit=50) if since is not None else []
         names |= {row["actor"] for row in changed_since}
+        names |= {a["on_behalf_of"] for a in found["approvals"] if a["on_behalf_of"]}
+        names |= {u for step in found["route"] for u in (*step["users"], *step["signers"])}
         people = {name: person for name in names if (person := accounts.find(connection, name)) is not None}
+        found["delegators"] = [name for name in delegations.delegators(connection, user.name, clock)
+                               if name != found["author"]]
     against = in_force or base or {"title": found["preview"]["title"], "sections": []}
     preview = {"title": found["preview"]["title"], "sections": found["preview"]["sections"]}
     sections = _flat(found["preview"]["sections"])
@@ -258,16 +263,20 @@ def _may(found: dict[str, Any], user: accounts.User) -> dict[str, bool]:
     """Return which actions the user may take on the revision now (the rules still decide each one)."""
     author = found["author"] == user.name
     status = found["status"]
-    current = found["content_hash"]
-    signed = any(a["approver"] == user.name and a["content_hash"] == current for a in found["approvals"])
+    waiting = next((step for step in found["route"] if step["status"] == "waiting"), None)
+    signer = waiting is not None and (user.name in waiting["users"] or any(r in user.roles for r in waiting["roles"])
+                                      or bool(found.get("delegators")))
+    signed = waiting is not None and user.name in waiting["signers"]
     named = not found["reviewers"] or user.name in found["reviewers"]
     return {
         "edit": author and status == "draft",
         "submit": author and status == "draft" and bool(found["changes"]),
         "withdraw": author and status in ("draft", "in_review", "approved"),
         "review": (not author and "reviewer" in user.roles and status in ("in_review", "approved") and named),
-        "sign": (not author and user.principal.has("approver", "admin") and status in ("in_review", "approved")
+        "sign": (not author and user.principal.has("approver", "admin") and status == "in_review" and signer
                  and not signed),
+        "recall": author and status in ("in_review", "approved"),
+        "reviewers": author and status == "in_review",
         "publish": not author and "approver" in user.roles and status == "approved",
         "reject": not author and "approver" in user.roles and status in ("draft", "in_review", "approved"),
     }
@@ -331,16 +340,34 @@ def act(pid: str, rid: str, action: str) -> Any:
         if action == "change":
             run(cmd.ChangeRevision(**on, changes=_changes(pid, rid)), user, "author", reason=reason)
         elif action == "submit":
-            run(cmd.SubmitRevision(**on, reviewers=tuple(form.getlist("reviewers"))), user, "author", reason=reason)
+            names = tuple(form.getlist("reviewers"))
+            with queries.snapshot() as connection:
+                accounts.check_people(connection, names, "reviewers", "reviewer", unchecked=user.name)
+                for index, asked, able in accounts.short_steps(connection, queries.policy_route(connection, pid),
+                                                               user.name):
+                    raise errors.WrongState(_("Step %(step)s of the approval route asks for %(asked)s signatures, "
+                                              "and only %(able)s people other than you can sign it.",
+                                              step=index + 1, asked=asked, able=able), field="approval_rule")
+            run(cmd.SubmitRevision(**on, reviewers=names), user, "author", reason=reason)
         elif action == "review":
             verdict = "approve" if form.get("verdict") == "approve" else "request_changes"
             run(cmd.ReviewRevision(**on, verdict=verdict, comment=form.get("comment", "")), user, "reviewer")
         elif action == "sign":
-            checked = accounts.check_password(services().engine, user.name, form.get("password", ""))
-            if checked is None:
-                raise errors.Forbidden(_("The password is not yours: nothing was signed."), field="password")
-            run(cmd.ApproveRevision(**on, meaning=form.get("meaning", ""), comment=form.get("comment", "")), user,
-                "approver", "admin", reason=reason)
+            try:
+                who = signing.signer(user.principal, form.get("password", ""), pid, rid,
+                                     form.get("on_behalf_of") or None)
+            except signing.ReauthenticationFailed:
+                raise errors.Forbidden(_("The password is not yours: nothing was signed."), field="password") from None
+            run(cmd.ApproveRevision(**on, meaning=form.get("meaning", ""), comment=form.get("comment", ""),
+                                    full_name=who.full_name, on_behalf_of=who.on_behalf_of,
+                                    on_behalf_of_role=who.on_behalf_of_role), user, "approver", "admin", reason=reason)
+        elif action == "recall":
+            run(cmd.RecallRevision(**on), user, "author", reason=reason)
+        elif action == "reviewers":
+            names = tuple(form.getlist("reviewers"))
+            with queries.snapshot() as connection:
+                accounts.check_people(connection, names, "reviewers", "reviewer", unchecked=user.name)
+            run(cmd.ChangeReviewers(**on, reviewers=names), user, "author", reason=reason)
         elif action == "publish":
             effective = _effective_from(form.get("effective_from", ""))
             run(cmd.PublishRevision(**on, effective_from=effective, editorial=form.get("editorial") == "yes"), user,

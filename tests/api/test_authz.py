@@ -6,6 +6,7 @@ import itertools
 import pytest
 
 from tests.support import DATABASES, ROLE_USERS, FakeClock, bearer
+from tests.support.api import signing
 from tests.support.apps import add_tokens, running_app
 
 API = "/api/v1/policies"
@@ -67,14 +68,14 @@ class Stage:
     def approved(self) -> str:
         rid = self.draft()
         self.as_("author", f"/{self.pid}/revisions/{rid}/submit", {"reviewers": []}, 200)
-        self.as_("approver", f"/{self.pid}/revisions/{rid}/approvals", {"meaning": "approved"}, 201)
+        self.as_("approver", f"/{self.pid}/revisions/{rid}/approvals", signing("approved"), 201)
         return rid
 
     def published(self) -> None:
         if not hasattr(self, "_published"):
             rid = self.created()
             self.as_("author", f"/{self.pid}/revisions/{rid}/submit", {"reviewers": []}, 200)
-            self.as_("approver", f"/{self.pid}/revisions/{rid}/approvals", {"meaning": "approved"}, 201)
+            self.as_("approver", f"/{self.pid}/revisions/{rid}/approvals", signing("approved"), 201)
             self.as_("approver2", f"/{self.pid}/revisions/{rid}/publish", {}, 201)
             self._published = True
 
@@ -113,7 +114,7 @@ WRITES = {
     "submit": (_on_draft("submit", {"reviewers": []}), {"author": 200}),
     "withdraw": (_on_draft("withdraw", {"reason": "Керек эмес"}), {"author": 200}),
     "review": (_on_review("reviews", {"verdict": "approve", "comment": "ок"}), {"reviewer": 201, "reviewer2": 201}),
-    "approve": (_on_review("approvals", {"meaning": "approved as rector"}), {"approver": 201, "approver2": 201}),
+    "approve": (_on_review("approvals", signing("approved as rector")), {"approver": 201, "approver2": 201}),
     "reject": (_on_review("reject", {"reason": "Жобо милдеттүү"}), {"approver": 200, "approver2": 200}),
     "publish": (lambda stage: (f"/{stage.pid}/revisions/{stage.approved()}/publish", {}),
                 {"approver": 201, "approver2": 201}),

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tests.support import bearer
-from tests.support.api import API, PID, get, ok, post, revise
+from tests.support.api import API, PID, get, ok, post, revise, signing
 
 PROBLEM = "application/problem+json"
 
@@ -32,7 +32,7 @@ def writes(draft: str) -> list[tuple[str, str, dict]]:
         ("author", f"{base}/changes", {"changes": [{"op": "retitle", "title": "Жаңы"}]}),
         ("author", f"{base}/submit", {"reviewers": []}),
         ("reviewer", f"{base}/reviews", {"verdict": "approve"}),
-        ("approver", f"{base}/approvals", {"meaning": "approved"}),
+        ("approver", f"{base}/approvals", signing("approved")),
         ("approver", f"{base}/publish", {}),
         ("approver", f"{base}/reject", {"reason": "жок"}),
         ("author", f"{base}/withdraw", {"reason": "жок"}),

@@ -174,7 +174,8 @@ def test_the_catalogue_lists_each_policy_with_the_version_in_force_and_pages_by_
     item = second["items"][0]
     assert (item["id"], item["version"], item["latest_version"]) == (PID, 2, 3)  # v3 is published, not yet in force
     assert item["effective_from"] == "2024-09-01T00:00:00.000000Z"
-    assert item["next_review_due"].startswith("2026-04-01T09:00:00")  # a year after v3 was published
+    # a year after v3 takes effect (2025-09-01), not a year after it was published (2025-04-01)
+    assert item["next_review_due"] == "2026-09-01T00:00:00.000000Z"
 
 
 # ---- caching -------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from events.domain.document import Document
-from tests.support.api import PID, approve, get, ok, post, publish, revise
+from tests.support import PASSWORD
+from tests.support.api import PID, approve, get, ok, post, publish, revise, signing
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ def test_a_revision_can_be_based_on_an_older_version_and_the_base_must_exist(cli
 def test_reviews_and_signatures_turn_void_when_the_content_changes(client, tokens, published):
     rid = revise(client, tokens, PID, [{"op": "amend", "section_id": published["first"], "text": "биринчи"}])["id"]
     ok(post(client, tokens["author"], f"/{PID}/revisions/{rid}/submit", {"reviewers": ["reviewer1"]}))
-    ok(post(client, tokens["approver"], f"/{PID}/revisions/{rid}/approvals", {"meaning": "approved"}), 201)
+    ok(post(client, tokens["approver"], f"/{PID}/revisions/{rid}/approvals", signing("approved")), 201)
     returned = ok(post(client, tokens["reviewer"], f"/{PID}/revisions/{rid}/reviews",
                        {"verdict": "request_changes", "comment": "Тактаңыз"}), 201)
     assert returned["status"] == "draft"
@@ -92,7 +93,7 @@ def test_reviews_and_signatures_turn_void_when_the_content_changes(client, token
 def test_publishing_before_the_approval_rule_is_met_is_a_409_naming_what_is_missing(client, tokens, published):
     rid = revise(client, tokens, PID, [{"op": "amend", "section_id": published["first"], "text": "жаңы"}])["id"]
     ok(post(client, tokens["author"], f"/{PID}/revisions/{rid}/submit", {"reviewers": []}))
-    ok(post(client, tokens["approver"], f"/{PID}/revisions/{rid}/approvals", {"meaning": "approved"}), 201)
+    ok(post(client, tokens["approver"], f"/{PID}/revisions/{rid}/approvals", signing("approved")), 201)
     response = post(client, tokens["approver2"], f"/{PID}/revisions/{rid}/publish", {})
     assert response.status_code == 409
     assert "1 of 2 approvals" in response.json["detail"]
@@ -100,14 +101,14 @@ def test_publishing_before_the_approval_rule_is_met_is_a_409_naming_what_is_miss
 
 @pytest.mark.parametrize("step, who, body", [
     ("reviews", "author", {"verdict": "approve"}),
-    ("approvals", "author", {"meaning": "approved"}),
+    ("approvals", "author", signing("approved")),
     ("publish", "author", {}),
 ])
 def test_the_author_can_neither_review_nor_approve_nor_publish_their_own_revision(client, tokens, published, step,
                                                                                   who, body, app):
     from service.accounts import add_user
     engine = app.extensions["policy_ledger"].engine
-    everything = add_user(engine, "all-roles", ["author", "reviewer", "approver"])
+    everything = add_user(engine, "all-roles", ["author", "reviewer", "approver"], password=PASSWORD)
     rid = revise(client, {**tokens, "author": everything}, PID,
                  [{"op": "amend", "section_id": published["first"], "text": "жаңы"}])["id"]
     ok(post(client, everything, f"/{PID}/revisions/{rid}/submit", {"reviewers": []}))
@@ -126,10 +127,10 @@ def test_a_signature_records_the_role_from_the_token_never_from_the_body(client,
     rid = revise(client, tokens, PID, [{"op": "amend", "section_id": published["first"], "text": "жаңы"}])["id"]
     ok(post(client, tokens["author"], f"/{PID}/revisions/{rid}/submit", {"reviewers": []}))
     smuggled = post(client, tokens["approver"], f"/{PID}/revisions/{rid}/approvals",
-                    {"meaning": "approved as rector", "role": "admin"})
+                    signing("approved as rector", role="admin"))
     assert smuggled.status_code == 422 and "role" in smuggled.json["errors"]
     signed = ok(post(client, tokens["approver"], f"/{PID}/revisions/{rid}/approvals",
-                     {"meaning": "approved as rector", "comment": "Макулдайм"}), 201)
+                     signing("approved as rector", comment="Макулдайм")), 201)
     assert [(a["approver"], a["role"], a["comment"]) for a in signed["approvals"]] == [
         ("qa-director", "approver", "Макулдайм")]
     event = [e for e in store.read_all() if e.type == "RevisionApproved"][-1]

@@ -7,6 +7,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support import PASSWORD
 from tests.support.servers import Server, add_user, cli
 
 pytestmark = pytest.mark.slow
@@ -69,8 +70,10 @@ def test_a_policy_lives_its_whole_life_over_http_under_two_workers(served_databa
 
         steps = [(author, "/submit", {"reviewers": ["reviewer1"]}, 200),
                  (reviewer, "/reviews", {"verdict": "approve", "comment": "Макулмун"}, 201),
-                 (qa, "/approvals", {"meaning": "approved as quality assurance director", "comment": "ок"}, 201),
-                 (rector, "/approvals", {"meaning": "approved as rector", "comment": "Бекитемин"}, 201),
+                 (qa, "/approvals", {"password": PASSWORD, "meaning": "approved as quality assurance director",
+                                     "comment": "ок"}, 201),
+                 (rector, "/approvals", {"password": PASSWORD, "meaning": "approved as rector",
+                                         "comment": "Бекитемин"}, 201),
                  (rector, "/publish", {"reason": "Окумуштуулар кеңешинин чечими"}, 201)]
         for who, step, body, status in steps:
             response = who.post(revision + step, body)
@@ -134,7 +137,8 @@ def test_the_service_is_not_ready_until_init_has_run(served_database, tmp_path):
 
 def _publish(author: Client, reviewer: Client, qa: Client, rector: Client, revision: str) -> requests.Response:
     steps = [(author, "/submit", {"reviewers": ["reviewer1"]}), (reviewer, "/reviews", {"verdict": "approve"}),
-             (qa, "/approvals", {"meaning": "approved"}), (rector, "/approvals", {"meaning": "approved"}),
+             (qa, "/approvals", {"password": PASSWORD, "meaning": "approved"}),
+             (rector, "/approvals", {"password": PASSWORD, "meaning": "approved"}),
              (rector, "/publish", {})]
     for who, step, body in steps:
         response = who.post(revision + step, body)

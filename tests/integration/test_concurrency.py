@@ -67,3 +67,48 @@ def test_concurrent_processes_each_win_distinct_versions_and_nothing_is_lost(eng
     total = (WRITERS + 1) * EACH
     assert seen == list(range(1, total + 1)), "the poller missed, repeated or reordered a position"
     assert store.verify().ok and store.verify().events_checked == total
+
+
+def _busy_author(url: str, name: str, policy_id: str, count: int, refusals: list, barrier) -> None:
+    """Open a draft on a shared policy and amend it `count` times, without If-Match, on a ledger of its own."""
+    from events.application import Context, Ledger
+    from events.domain import commands as cmd
+    from events.domain.policy import Actor
+    engine = make_engine(url)
+    ledger = Ledger(EventStore(engine))
+    context = Context(actor=Actor(name=name, role="author"))
+    try:
+        barrier.wait(timeout=30)
+        rid = ledger.handle(cmd.OpenRevision(policy_id=policy_id, summary=f"{name} ү"), context).result["revision_id"]
+        for n in range(count):
+            ledger.handle(cmd.ChangeRevision(policy_id=policy_id, revision_id=rid, changes=(
+                cmd.AddSection(kind="paragraph", text=f"{name} №{n}: өзгөртүү"),)), context)
+    except ConcurrencyError as error:
+        refusals.append((name, error.message))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_eight_writers_without_if_match_on_one_policy_see_no_conflict(engine, database_url):
+    import threading
+
+    from events.application import Context, Ledger
+    from events.domain import commands as cmd
+    from events.domain.policy import Actor
+    Ledger(EventStore(engine)).handle(cmd.CreatePolicy(policy_id="shared", title="Жалпы", language="ky",
+                                                       review_interval_days=30),
+                                      Context(actor=Actor(name="dean", role="author")))
+    writers, each = 8, 12
+    refusals: list = []
+    barrier = threading.Barrier(writers)
+    threads = [threading.Thread(target=_busy_author, args=(database_url, f"author{i}", "shared", each, refusals,
+                                                           barrier)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert refusals == [], f"{len(refusals)} writes without If-Match answered a conflict"
+    stream = EventStore(engine).read_stream("policy-shared")
+    assert len(stream) == 1 + writers * (1 + each)
+    assert sum(e.type == "SectionAdded" for e in stream) == writers * each

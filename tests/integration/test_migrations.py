@@ -14,7 +14,7 @@ from events.domain import commands as cmd
 from events.domain.canonical import canonical_json, parse_time
 from events.store import EventStore
 from events.store.engine import make_engine, write_transaction
-from events.store.tables import create_all, events
+from events.store.tables import create_all, events, metadata
 from projections import documents as versions
 from projections import register, tables
 from projections.documents import version_drafts
@@ -197,10 +197,34 @@ def test_open_drafts_come_through_0003_knowing_where_in_the_log_they_began(empty
 
 
 def snapshot_tables(engine, names: tuple[str, ...]) -> dict[str, list[tuple]]:
-    """Return some read-model tables' rows as `snapshot` gives them (columns in the order the code declares)."""
+    """Return some read-model tables' rows as `snapshot` gives them (columns in the order the code declares),
+    of the columns the database has so far (later migrations add some)."""
     with engine.connect() as connection:
-        return {table.name: sorted((tuple(r) for r in connection.execute(select(table))), key=repr)
+        return {table.name: sorted((tuple(r) for r in connection.execute(select(*kept_columns(engine, table)))),
+                                   key=repr)
                 for table in tables() if table.name in names}
+
+
+def kept_columns(engine, table: Table) -> list:
+    """Return a table's columns as the code declares them, but only those the database has so far."""
+    then = inspect(engine).get_columns(table.name)
+    return [column for column in table.c if column.name in {c["name"] for c in then}]
+
+
+def as_of_then(engine, rows: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+    """Return today's snapshot rows of some tables cut down to the columns the database has so far."""
+    found = {}
+    for table in tables():
+        if table.name in rows:
+            keep = [i for i, column in enumerate(table.c) if column in kept_columns(engine, table)]
+            found[table.name] = sorted((tuple(row[i] for i in keep) for row in rows[table.name]), key=repr)
+    return found
+
+
+def as_then(engine, table: Table, rows: list[dict]) -> tuple:
+    """Return an insert of today's rows into a table as an older schema has it (later columns left out)."""
+    then = Table(table.name, MetaData(), autoload_with=engine)
+    return insert(then), [{k: v for k, v in row.items() if k in then.c} for row in rows]
 
 
 def test_versions_come_through_0005_as_outlines_naming_each_section_state_once(empty_database_url, tmp_path):
@@ -243,7 +267,7 @@ def test_versions_come_through_0005_as_outlines_naming_each_section_state_once(e
         connection.execute(insert(events), log)
         for table in tables():
             if table.name in copies and copies[table.name] and table.name in at_0004:
-                connection.execute(insert(table), copies[table.name])
+                connection.execute(*as_then(engine, table, copies[table.name]))
         connection.execute(insert(old_versions), [
             {**{k: v for k, v in trees[n].items() if k in old_versions.c},
              "approvers": json.dumps(trees[n]["approvers"], ensure_ascii=False),
@@ -254,7 +278,8 @@ def test_versions_come_through_0005_as_outlines_naming_each_section_state_once(e
         command.upgrade(schema.alembic_config(connection), "0005")
     store = EventStore(engine)
     converted = snapshot_tables(engine, ("policy_versions", "section_states"))
-    assert converted == {name: today[name] for name in converted}  # the same outlines and states written today
+    # the same outlines and states written today
+    assert converted == as_of_then(engine, {name: today[name] for name in converted})
     schema.upgrade(engine)  # on to the head: 0006 rebuilds the read models from the log
     assert snapshot(store) == today
     with engine.connect() as connection:
@@ -310,7 +335,7 @@ def test_open_revisions_get_their_previews_through_0006_as_the_live_model_writes
         connection.execute(insert(events), log)
         for table in tables():
             if table.name in at_0005 and copies[table.name]:
-                connection.execute(insert(table), copies[table.name])
+                connection.execute(*as_then(engine, table, copies[table.name]))
 
     schema.upgrade(engine)  # 0006 asks for a rebuild, which runs in the upgrade's own transaction
 
@@ -319,4 +344,43 @@ def test_open_revisions_get_their_previews_through_0006_as_the_live_model_writes
     with engine.connect() as connection:
         assert {rid: versions.preview(connection, rid) for rid in (edited, in_review)} == previews
         assert connection.exec_driver_sql("SELECT count(*) FROM rebuild_requests").scalar() == 0
+    engine.dispose()
+
+
+def test_through_0008_read_models_get_signature_steps_signed_hashes_and_reviews_due_from_the_effective_date(
+        empty_database_url, tmp_path):
+    # Today's log, and a database at 0007 holding the same log and the read models as they were kept then
+    # (next review counted from the publication): 0008_routes must rebuild them as the live model writes them.
+    register()
+    source = make_engine(f"sqlite:///{tmp_path / 'source.sqlite3'}")
+    schema.upgrade(source)
+    clock = FakeClock()
+    ledger = Ledger(store=EventStore(source, clock=clock), clock=clock, ids=SequentialIds())
+    run_lifecycle(ledger, clock)
+    today = snapshot(EventStore(source))
+    with source.connect() as connection:
+        log = [dict(row._mapping) for row in connection.execute(select(events).order_by(events.c.position))]
+        copies = {table.name: [dict(row._mapping) for row in connection.execute(select(table))] for table in tables()}
+    source.dispose()
+    for row in copies["policies"]:
+        row["next_review_due"] = "2099-01-01T00:00:00.000000Z"  # as 0007 could not have known it
+
+    engine = make_engine(empty_database_url)
+    with write_transaction(engine) as connection:
+        command.upgrade(schema.alembic_config(connection), "0007")
+    then = set(inspect(engine).get_table_names())
+    assert "delegations" not in then
+    with engine.begin() as connection:
+        connection.execute(insert(events), log)
+        for table in tables():
+            if copies[table.name] and table.name in then:  # read models added after 0007 are built by their migration
+                connection.execute(*as_then(engine, table, copies[table.name]))
+    schema.upgrade(engine)
+    store = EventStore(engine)
+    assert snapshot(store) == today
+    assert {"delegations", "signing_failures"} <= set(inspect(engine).get_table_names())
+    with engine.connect() as connection:
+        due = connection.execute(select(metadata.tables["policies"].c.next_review_due)).scalar()
+        signed = connection.execute(select(metadata.tables["revision_approvals"].c.full_name)).scalars().all()
+    assert due != "2099-01-01T00:00:00.000000Z" and signed and all(signed)
     engine.dispose()

@@ -33,6 +33,8 @@ ROLE_USERS = {
     "auditor": ("auditor", ["auditor"]),
     "admin": ("quality-office", ["admin"]),
 }
+# Every user ROLE_USERS makes has this password: signatures through the API ask for it again.
+PASSWORD = "pass-сөз-ү-123"
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.content.textformat import parse_policy_text
-from tests.support import SEED_POLICY, bearer
+from tests.support import PASSWORD, SEED_POLICY, bearer
 
 API = "/api/v1/policies"
 PID = "oshsu-quality"
@@ -15,6 +15,11 @@ SECTIONS = [
         {"kind": "item", "label": "•", "text": "илимий-педагогикалык кадрларды даярдоо."}]},
     {"kind": "paragraph", "text": "Саясат бардык деңгээлдерде жүзөгө ашырылат."},
 ]
+
+
+def signing(meaning: str, **extra: Any) -> dict[str, Any]:
+    """Return an approvals body: the meaning and the signer's password (every test user has PASSWORD)."""
+    return {"password": PASSWORD, "meaning": meaning, **extra}
 
 
 def post(client, token: str | None, path: str, body: Any, **headers: str):
@@ -51,9 +56,9 @@ def approve(client, tokens, pid: str, rid: str) -> dict:
     ok(post(client, tokens["author"], f"/{pid}/revisions/{rid}/submit", {"reviewers": ["reviewer1"]}))
     ok(post(client, tokens["reviewer"], f"/{pid}/revisions/{rid}/reviews", {"verdict": "approve"}), 201)
     ok(post(client, tokens["approver"], f"/{pid}/revisions/{rid}/approvals",
-            {"meaning": "approved as quality assurance director"}), 201)
+            signing("approved as quality assurance director")), 201)
     return ok(post(client, tokens["approver2"], f"/{pid}/revisions/{rid}/approvals",
-                   {"meaning": "approved as rector"}), 201)
+                   signing("approved as rector")), 201)
 
 
 def publish(client, tokens, pid: str, rid: str, effective_from: str, **extra: Any) -> int:

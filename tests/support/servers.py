@@ -12,6 +12,8 @@ from typing import Any
 
 import requests
 
+from tests.support import PASSWORD
+
 COMMAND = Path(sys.executable).parent / "policy-ledger"
 READY_WITHIN = 40.0
 
@@ -32,17 +34,18 @@ def environment(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def cli(database_url: str, *args: str, cwd: Path) -> str:
+def cli(database_url: str, *args: str, cwd: Path, stdin: str | None = None) -> str:
     """Run `policy-ledger ARGS` against a database; return its stdout, failing with its stderr."""
     done = subprocess.run([str(COMMAND), *args], cwd=cwd, env=environment(database_url), capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=60, input=stdin)
     assert done.returncode == 0, f"policy-ledger {' '.join(args)} failed: {done.stderr[-2000:]}"
     return done.stdout
 
 
 def add_user(database_url: str, name: str, *roles: str, cwd: Path) -> str:
-    """Create a user through the CLI and return their token (the last line it prints)."""
-    out = cli(database_url, "users", "add", name, *[part for role in roles for part in ("--role", role)], cwd=cwd)
+    """Create a user through the CLI, with PASSWORD, and return their token (the last line it prints)."""
+    out = cli(database_url, "users", "add", name, *[part for role in roles for part in ("--role", role)],
+              "--password-stdin", cwd=cwd, stdin=PASSWORD + "\n")
     return out.strip().splitlines()[-1]
 
 

@@ -9,17 +9,13 @@ from werkzeug.datastructures import FileStorage
 from events.domain import commands as cmd
 from events.domain import rules
 from events.domain.document import KINDS
-from events.domain.errors import InvalidInput
 from events.domain.rules import (
-    APPROVALS,
     LANGUAGE,
     MEANINGS,
     POLICY_ID,
     POLICY_ID_RULE,
     REVIEW_INTERVAL_DAYS,
     ROLES,
-    SIGNING_ROLES,
-    ApprovalRule,
 )
 from service.api.common import (
     MAX_INT,
@@ -29,6 +25,8 @@ from service.api.common import (
     Moment,
     NonBlank,
     Page,
+    RouteAnswer,
+    RouteInput,
     Section,
     Strict,
     Text,
@@ -84,12 +82,6 @@ class SectionInput(Strict):
                            validate=validate.Length(max=rules.MAX_SECTIONS_PER_CALL))
 
 
-class ApprovalRuleInput(Strict):
-    approvals = count(*APPROVALS, load_default=1)
-    roles = fields.List(fields.String(validate=validate.OneOf(SIGNING_ROLES)), load_default=["approver"],
-                        validate=validate.Length(min=1))
-
-
 class PolicyCreate(CommandInput):
     command = cmd.CreatePolicy
 
@@ -98,7 +90,9 @@ class PolicyCreate(CommandInput):
     language = fields.String(required=True, validate=validate.Regexp(LANGUAGE.pattern + r"\Z",
                                                                        error="a language tag such as ky"))
     review_interval_days = count(*REVIEW_INTERVAL_DAYS, required=True)
-    approval_rule = fields.Nested(ApprovalRuleInput)
+    approval_rule = fields.Nested(RouteInput, metadata={
+        "description": "`{approvals, roles}` (one step) or `{steps: [{approvals, users?, roles?, meanings?}]}`, "
+                       "signed in order; default one approval from the approver role"})
     sections = fields.List(fields.Nested(SectionInput), validate=validate.Length(max=rules.MAX_SECTIONS_PER_CALL))
     summary = Text(validate=validate.Length(max=2000), metadata={"description": "summary of the draft revision"})
     reason = reason()
@@ -106,12 +100,6 @@ class PolicyCreate(CommandInput):
     def to_command(self, data: dict[str, Any]) -> dict[str, Any]:
         found: dict[str, Any] = {"policy_id": data.pop("id"), **data,
                                  "sections": cmd.section_drafts(data.get("sections") or [])}
-        if "approval_rule" in data:
-            rule = data["approval_rule"]
-            try:
-                found["approval_rule"] = ApprovalRule(approvals=rule["approvals"], roles=tuple(rule["roles"]))
-            except InvalidInput as error:
-                raise ValidationError({error.field or "approval_rule": [error.message]}) from None
         if found.get("summary") is None:
             found.pop("summary", None)
         return found
@@ -172,18 +160,13 @@ class PolicyPage(Page):
     items = fields.List(fields.Nested(PolicySummary))
 
 
-class ApprovalRuleAnswer(Schema):
-    approvals = fields.Integer()
-    roles = fields.List(fields.String())
-
-
 class PolicyCreated(Schema):
     id = fields.String(attribute="policy_id")
     title = fields.String()
     language = fields.String()
     owner = fields.String()
     review_interval_days = fields.Integer()
-    approval_rule = fields.Nested(ApprovalRuleAnswer)
+    approval_rule = fields.Nested(RouteAnswer)
     created_at = time()
     latest_version = fields.Integer()
     draft_revision_id = fields.String(allow_none=True)
@@ -209,6 +192,9 @@ class Signature(Schema):
     meaning = fields.String(metadata={"enum": list(MEANINGS)})
     at = time()
     content_hash = fields.String()
+    step = fields.Integer(metadata={"description": "the step of the route it was given for, from 0"})
+    full_name = fields.String(allow_none=True)
+    on_behalf_of = fields.String(allow_none=True, metadata={"description": "the person a delegate signed for"})
 
 
 class VersionSummary(Schema):
@@ -227,6 +213,10 @@ class VersionSummary(Schema):
     editorial = fields.Boolean()
     backdated = fields.Boolean()
     adopted = fields.Boolean()
+    base_version = fields.Integer(allow_none=True, metadata={"description": "the version its signers saw it on"})
+    signed_content_hash = fields.String(allow_none=True, metadata={
+        "description": "what its signers signed (differs from content_hash when rebased; null before v1.1)"})
+    rebased = fields.Boolean(metadata={"description": "published on a newer version than its signers saw"})
 
 
 class VersionPage(Page):

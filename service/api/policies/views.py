@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from events.domain import commands as cmd
 from events.domain.errors import NotFound
+from events.domain.rules import Route
 from events.domain.streams import stream_for
 from projections import documents
 from service import queries
@@ -83,6 +84,8 @@ class Policies(MethodView):
     def post(self, body: Parsed[cmd.CreatePolicy]) -> tuple[dict[str, Any], dict[str, str]]:
         """Create a policy; initial sections become a draft revision (nothing is in force until published)."""
         command = body.command()
+        if isinstance(command.approval_rule, Route):
+            common.known_signers(command.approval_rule, "approval_rule")
         outcome = run(command, "author", reason=body.reason)
         with reading() as connection:
             row = policy_row(connection, command.policy_id)

@@ -9,7 +9,7 @@ from events.domain import commands as cmd
 from events.domain import rules
 from events.domain.canonical import parse_time
 from events.domain.document import KINDS
-from events.domain.rules import MEANINGS, STATUSES, VERDICTS
+from events.domain.rules import MEANINGS, STATUSES, STEP_STATUSES, VERDICTS
 from service.api.common import (
     CommandInput,
     Cursor,
@@ -17,6 +17,8 @@ from service.api.common import (
     Moment,
     NonBlank,
     Page,
+    RouteAnswer,
+    RouteInput,
     Section,
     Strict,
     Text,
@@ -62,6 +64,7 @@ class ChangeOp(Strict):
     label = Text(allow_none=True, validate=validate.Length(max=rules.MAX_LABEL))
     title = Text(allow_none=True, validate=validate.Length(max=rules.MAX_TITLE))
     text = Text(validate=validate.Length(max=rules.MAX_SECTION_TEXT))
+    approval_rule = fields.Nested(RouteInput, metadata={"description": "route: the approval route to bring in"})
 
     @validates_schema
     def _fields_of_op(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -116,7 +119,32 @@ class ApprovalInput(CommandInput):
 
     meaning = fields.String(required=True, validate=validate.OneOf(MEANINGS))
     comment = Text(load_default="", validate=validate.Length(max=10_000))
+    password = fields.String(load_only=True, validate=validate.Length(max=1024), metadata={
+        "description": "the signer's password, asked again (unless the deployment turned that off)"})
+    on_behalf_of = Text(validate=validate.Length(min=1, max=200), metadata={
+        "description": "sign as the delegate of this person (a delegation in force from them to you)"})
     reason = reason()
+
+    def to_command(self, data: dict[str, Any]) -> dict[str, Any]:
+        data.pop("password", None)  # checked by the view, never part of the command or its fingerprint
+        return data
+
+
+class RecallInput(CommandInput):
+    command = cmd.RecallRevision
+
+    reason = reason()
+
+
+class ReviewersInput(CommandInput):
+    command = cmd.ChangeReviewers
+
+    reviewers = fields.List(Text(validate=[validate.Length(min=1, max=200), NonBlank()]), required=True,
+                            validate=validate.Length(max=50))
+    reason = reason()
+
+    def to_command(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {"reviewers": tuple(data["reviewers"])}
 
 
 class PublishInput(CommandInput):
@@ -160,6 +188,7 @@ class ChangeRecord(Schema):
     label = fields.String(allow_none=True)
     title = fields.String(allow_none=True)
     text = fields.String()
+    approval_rule = fields.Nested(RouteAnswer)
     actor = fields.String()
     at = time()
 
@@ -182,7 +211,20 @@ class ApprovalRecord(Schema):
     reason = fields.String(allow_none=True)
     at = time()
     content_hash = fields.String()
-    void = fields.Boolean(metadata={"description": "the content changed since this signature"})
+    void = fields.Boolean(metadata={"description": "the content changed since this signature, or it was recalled"})
+    step = fields.Integer(metadata={"description": "the step of the route it was given for, from 0"})
+    full_name = fields.String(allow_none=True, metadata={"description": "the signer's full name when signing"})
+    on_behalf_of = fields.String(allow_none=True, metadata={"description": "the person a delegate signed for"})
+
+
+class RouteStep(Schema):
+    step = fields.Integer(metadata={"description": "from 1, in signing order"})
+    status = fields.String(metadata={"enum": list(STEP_STATUSES)})
+    signers = fields.List(fields.String(), metadata={"description": "who signed this step for the current content"})
+    approvals = fields.Integer()
+    users = fields.List(fields.String())
+    roles = fields.List(fields.String())
+    meanings = fields.List(fields.String(), metadata={"description": "the meanings that count"})
 
 
 class Preview(Schema):
@@ -208,8 +250,13 @@ class Revision(RevisionSummary):
     reviews = fields.List(fields.Nested(ReviewRecord))
     approvals = fields.List(fields.Nested(ApprovalRecord))
     conflicts = fields.List(fields.String(), metadata={"description": "touched sections changed since the base"})
-    content_hash = fields.String()
+    content_hash = fields.String(metadata={"description": "what reviews and signatures pin: the preview, and the "
+                                                          "route it proposes if any"})
     preview = fields.Nested(Preview)
+    route = fields.List(fields.Nested(RouteStep), metadata={
+        "description": "the policy's approval route: which step is done, which one the revision waits on"})
+    proposed_route = fields.Nested(RouteAnswer, allow_none=True, metadata={
+        "description": "the route this revision brings into force when published"})
 
 
 class RevisionChanged(Revision):

@@ -1,15 +1,16 @@
 """Revisions for management: drafting changes, review, signatures, publication, and the revision history."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from flask import url_for
+from flask import request, url_for
 from flask.views import MethodView
 
 from events.domain import commands as cmd
 from events.domain.errors import NotFound
 from projections import revisions
-from service import queries
+from service import accounts, queries
 from service.api import common
 from service.api.common import (
     IF_NONE_MATCH,
@@ -21,9 +22,10 @@ from service.api.common import (
     policy_row,
     reading,
 )
+from service.http import signing
 from service.http.caching import STAFF, conditional, make_etag
 from service.http.paging import page
-from service.http.security import roles
+from service.http.security import require, roles
 from service.http.writes import run, write
 
 from . import schemas as s
@@ -96,8 +98,12 @@ class Changes(MethodView):
     @blp.response(200, s.RevisionChanged)
     @blp.problems(*WRITE_PROBLEMS, headers=WRITE_HEADERS)
     def post(self, body: Parsed[cmd.ChangeRevision], pid: str, rid: str) -> tuple[dict[str, Any], Headers]:
-        """Add, amend, move or remove sections, or retitle, in one's own draft."""
-        outcome = run(body.command(policy_id=pid, revision_id=rid), "author", reason=body.reason)
+        """Add, amend, move or remove sections, retitle, or propose an approval route, in one's own draft."""
+        command = body.command(policy_id=pid, revision_id=rid)
+        for index, op in enumerate(command.changes):
+            if isinstance(op, cmd.ChangeRoute):
+                common.known_signers(op.approval_rule, f"changes[{index}].approval_rule")
+        outcome = run(command, "author", reason=body.reason)
         return changed(pid, rid, section_ids=outcome.result["section_ids"])
 
 
@@ -108,7 +114,46 @@ class Submit(MethodView):
     @blp.response(200, s.Revision)
     @blp.problems(*WRITE_PROBLEMS, headers=WRITE_HEADERS)
     def post(self, body: Parsed[cmd.SubmitRevision], pid: str, rid: str) -> tuple[dict[str, Any], Headers]:
-        """Send one's own draft to review by the named reviewers (none: any reviewer)."""
+        """Send one's own draft to review by the named reviewers (none: any reviewer); each must be a user
+        holding the reviewer role."""
+        command = body.command(policy_id=pid, revision_id=rid)
+        known_reviewers(command.reviewers, rid)
+        common.signable(pid, require().name)
+        run(command, "author", reason=body.reason)
+        return changed(pid, rid)
+
+
+def known_reviewers(names: tuple[str, ...], rid: str) -> None:
+    """Refuse reviewers who are no users or hold no reviewer role (422 naming the entry); the author named as
+    a reviewer is left to the rules, which refuse it as separation of duties."""
+    with reading() as connection:
+        found = revisions.get(connection, rid)
+        author = found["author"] if found else None
+        accounts.check_people(connection, names, "reviewers", "reviewer", unchecked=author)
+
+
+@blp.route("/<pid>/revisions/<rid>/reviewers")
+class ChangeReviewers(MethodView):
+    @write("author")
+    @blp.arguments(s.ReviewersInput())
+    @blp.response(200, s.Revision)
+    @blp.problems(*WRITE_PROBLEMS, headers=WRITE_HEADERS)
+    def post(self, body: Parsed[cmd.ChangeReviewers], pid: str, rid: str) -> tuple[dict[str, Any], Headers]:
+        """Name other reviewers for one's own revision while it is in review."""
+        command = body.command(policy_id=pid, revision_id=rid)
+        known_reviewers(command.reviewers, rid)
+        run(command, "author", reason=body.reason)
+        return changed(pid, rid)
+
+
+@blp.route("/<pid>/revisions/<rid>/recall")
+class Recall(MethodView):
+    @write("author")
+    @blp.arguments(s.RecallInput())
+    @blp.response(200, s.Revision)
+    @blp.problems(*WRITE_PROBLEMS, headers=WRITE_HEADERS)
+    def post(self, body: Parsed[cmd.RecallRevision], pid: str, rid: str) -> tuple[dict[str, Any], Headers]:
+        """Take one's own revision back from review to draft; its reviews and signatures become void."""
         run(body.command(policy_id=pid, revision_id=rid), "author", reason=body.reason)
         return changed(pid, rid)
 
@@ -132,9 +177,15 @@ class Approvals(MethodView):
     @blp.response(201, s.Revision)
     @blp.problems(*WRITE_PROBLEMS, headers=WRITE_HEADERS)
     def post(self, body: Parsed[cmd.ApproveRevision], pid: str, rid: str) -> tuple[dict[str, Any], Headers]:
-        """Sign the revision's current content with a meaning; the role signed in comes from the token."""
-        # An approval rule may count admins' signatures too; the rule itself decides whose count.
-        run(body.command(policy_id=pid, revision_id=rid), "approver", "admin", reason=body.reason)
+        """Sign the revision's current content, for the step of the route it waits on, with a meaning; the
+        signer's password is asked again (a wrong one: 403 `reauthentication_failed`, nothing signed)."""
+        # An approval route may count admins' signatures too; the route itself decides whose count.
+        command = body.command(policy_id=pid, revision_id=rid)
+        who = signing.signer(require("approver", "admin"), request.get_json().get("password"), pid, rid,
+                             command.on_behalf_of)
+        command = replace(command, full_name=who.full_name, on_behalf_of=who.on_behalf_of,
+                          on_behalf_of_role=who.on_behalf_of_role)
+        run(command, "approver", "admin", reason=body.reason)
         return changed(pid, rid)
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_search"
-down_revision = "0007"
+down_revision = "0008_routes"
 branch_labels = None
 depends_on = None
 
