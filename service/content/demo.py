@@ -27,7 +27,8 @@ POLICY_ID = "oshsu-quality"
 TOKENS_FILE = "demo-tokens.txt"
 DATABASE_LINE = "# Policy Ledger demo users of the database "
 
-# One user per part in the story; the quality office both imports (authors) the text and adopts it (admin).
+# One user per part in the story; the quality office both imports (authors) the text and adopts it (admin); a
+# lecturer (staff) reads the internal pages and acknowledges the version in force.
 USERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dean", ("author",)),
     ("head-of-department", ("author",)),
@@ -38,6 +39,7 @@ USERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rector", ("approver",)),
     ("auditor", ("auditor",)),
     ("quality-office", ("admin", "author")),
+    ("lecturer", ("staff",)),
 )
 # Each demo user's full name and the language of their pages and messages (an accreditation auditor from abroad).
 PEOPLE: dict[str, tuple[str, str]] = {
@@ -50,6 +52,7 @@ PEOPLE: dict[str, tuple[str, str]] = {
     "rector": ("Канатбек Исаков", "ky"),
     "auditor": ("Sarah Mitchell", "en"),
     "quality-office": ("Сапат бөлүмү", "ky"),
+    "lecturer": ("Айгүл Токтосунова", "ky"),
 }
 MAIL_DOMAIN = "oshsu.example"
 

@@ -577,3 +577,26 @@ def test_a_signed_in_persons_page_request_is_logged_with_their_name(people, caps
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()
              if '"logger": "policy_ledger.requests"' in line]
     assert [(line["path"], line["user"], line["status"]) for line in lines] == [("/inbox", "reviewer1", 200)]
+
+
+def test_a_staff_member_reads_the_workspace_acknowledges_and_is_offered_and_allowed_nothing_else(app, people, loaded):
+    client = people("lecturer")
+    rid = loaded.revisions["open_draft"]
+    for path in ("/inbox", f"/policies/{PID}/revisions", workspace_path(rid), f"/policies/{PID}/history",
+                 f"/policies/{PID}/responsibilities"):
+        html = page(client, path)
+        assert not [f.action for f in forms(html) if f.method == "post" and "/sign-out" not in f.action
+                    and not f.action.endswith("/acknowledgements")], path
+    html = page(client, workspace_path(rid))
+    before = head(app)
+    for action, data in (("/reject", {"reason": "Керек эмес"}), ("/sign", {"meaning": "approved"}),
+                         ("/review", {"verdict": "approve", "comment": "ок"})):
+        forged = client.post(f"{workspace_path(rid)}{action}", data={"csrf_token": csrf_token(html), **data})
+        assert forged.status_code == 403, action
+        assert alert(forged.get_data(as_text=True)), action
+    opened = client.post(f"/policies/{PID}/revisions", data={"csrf_token": csrf_token(html), "summary": "Жок"})
+    assert opened.status_code == 403 and alert(opened.get_data(as_text=True))
+    assert head(app) == before
+    assert "version 2" in inbox_sections(client)["acknowledgements"]
+    answer = post(client, page(client, "/inbox"), "/acknowledgements")
+    assert answer.status_code == 303 and head(app) == before + 1

@@ -24,7 +24,7 @@ from tests.support import DATABASES
 from tests.support.apps import running_app
 
 DEMO_USERS = {"dean", "head-of-department", "teacher", "reviewer1", "reviewer2", "qa-director", "rector",
-              "auditor", "quality-office"}
+              "auditor", "quality-office", "lecturer"}
 
 pytestmark = pytest.mark.usefixtures("nothing_written")
 

@@ -32,6 +32,7 @@ ROLE_USERS = {
     "approver2": ("rector", ["approver"]),
     "auditor": ("auditor", ["auditor"]),
     "admin": ("quality-office", ["admin"]),
+    "staff": ("lecturer", ["staff"]),
 }
 
 
