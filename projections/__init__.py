@@ -12,10 +12,10 @@ from sqlalchemy import Table
 
 from events.store.signals import appended
 
-from . import audit, catalog, documents, revisions
+from . import audit, campaigns, catalog, documents, revisions
 
 # Each has TABLES and on_appended(sender, connection=, events=, replaying=, memo=).
-MODULES: tuple[ModuleType, ...] = (catalog, documents, revisions, audit)
+MODULES: tuple[ModuleType, ...] = (catalog, documents, revisions, audit, campaigns)
 
 
 def register() -> None:

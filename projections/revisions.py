@@ -4,7 +4,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, bindparam, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    false,
+    insert,
+    select,
+    update,
+)
 
 from events.domain import types as ev
 from events.domain.canonical import canonical_json
@@ -28,6 +42,7 @@ revisions = Table(
     Column("published_version", Integer),
     Column("stream_version", Integer, nullable=False),
     Column("last_position", Position, nullable=False),
+    Column("retire", Boolean, nullable=False, server_default=false()),  # a retirement, not a change of text
     Index("ix_revisions_policy", "policy_id", "revision_id"),
 )
 
@@ -88,7 +103,7 @@ _CHANGES = ("SectionAdded", "SectionAmended", "SectionMoved", "SectionRemoved", 
 # Events that may move a revision to another status: the transition row names the status it left, so
 # these need the revision's row; every other event only moves its stream position and time.
 _MOVES = ("RevisionOpened", "RevisionSubmitted", "RevisionReviewed", "RevisionApprovalCompleted",
-          "RevisionPublished", "RevisionRejected", "RevisionWithdrawn")
+          "RevisionPublished", "RevisionRejected", "RevisionWithdrawn", "RetirementProposed", "PolicyRetired")
 _NAMES = tuple(column.name for column in revisions.c)
 _INSERT = Prepared(insert(revisions))
 _ROW = Prepared(select(revisions).where(revisions.c.revision_id == bindparam("revision_id")))
@@ -135,7 +150,7 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
                               "comment": event.comment, "reason": meta.get("reason"),
                               "content_hash": event.content_hash})
         moved_to = status_after(event) if stored.type in _MOVES else None
-        if moved_to is None:
+        if moved_to is None and not isinstance(event, ev.RetirementProposed):
             if revision_id in rows:
                 rows[revision_id].update(moved)
             else:
@@ -147,7 +162,7 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
             row = rows[revision_id] = {
                 "revision_id": revision_id, "policy_id": policy_of(stored.stream), "status": None,
                 "author": event.author, "base_version": event.base_version, "summary": event.summary,
-                "reviewers": "[]", "opened_at": meta["occurred_at"], "published_version": None}
+                "reviewers": "[]", "opened_at": meta["occurred_at"], "published_version": None, "retire": False}
         elif row is None:
             stored_row = _ROW.first(connection, {"revision_id": revision_id})
             row = rows[revision_id] = dict(zip(_NAMES, stored_row, strict=True))
@@ -157,6 +172,10 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
             row["reviewers"] = json.dumps(event.reviewers, ensure_ascii=False)
         elif isinstance(event, ev.RevisionPublished):
             row["published_version"] = event.version
+        elif isinstance(event, ev.RetirementProposed):
+            row["retire"] = True
+        if moved_to is None:
+            continue
         status = moved_to.value
         if status != row["status"]:
             transitions.append({**common, "policy_id": row["policy_id"], "from_status": row["status"],
@@ -186,6 +205,7 @@ def _row(row: Any) -> dict[str, Any]:
     found = dict(row)
     found["reviewers"] = json.loads(found["reviewers"])
     found["final"] = Status(found["status"]).final
+    found["retire"] = bool(found["retire"])
     return found
 
 

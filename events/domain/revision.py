@@ -34,6 +34,7 @@ class Revision:
     reviewers: tuple[str, ...] = ()
     reviews: list[Review] = field(default_factory=list)
     signatures: list[Signature] = field(default_factory=list)
+    retire: bool = False  # proposes to retire the policy rather than to change its text
     _hash: str = ""
 
     @property

@@ -69,6 +69,8 @@ def status_after(event: ev.Event) -> Status | None:
         return Status.REJECTED
     if isinstance(event, ev.RevisionWithdrawn):
         return Status.WITHDRAWN
+    if isinstance(event, ev.PolicyRetired):
+        return Status.PUBLISHED  # a retirement revision is published by taking effect
     return None
 
 
