@@ -123,6 +123,10 @@ WRITES = {
     "periodic review": (_on_policy("periodic-reviews", {"outcome": "no_change", "notes": "Баары туура"}),
                         {"approver": 201, "approver2": 201}),
     "acknowledge": (_on_policy("acknowledgements", {"version": 1}), dict.fromkeys(ROLE_USERS, 201)),
+    "start campaign": (_on_policy("versions/1/campaigns", {"roles": ["staff"], "due": "2030-01-01T00:00:00Z"}),
+                       {"admin": 201}),
+    "open retirement": (_on_policy("revisions", {"summary": "Күчүн жоготот", "retire": True}),
+                        {"author": 201, "author2": 201}),
 }
 
 
