@@ -31,6 +31,7 @@ policies = Table(
     Column("last_position", Position, nullable=False),
     Column("retired_from", String(27)),  # from then the policy is in force nowhere
     Column("retired_reason", Text),
+    Column("retired_recorded_at", String(27)),  # when the retirement was written in the log (reads `as_of`)
 )
 
 TABLES = (policies,)
@@ -68,7 +69,7 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
                 "review_interval_days": event.review_interval_days,
                 "approval_rule": json.dumps(event.approval_rule), "created_at": stored.meta["occurred_at"],
                 "latest_version": 0, "latest_effective_from": None, "last_review_at": None, "next_review_due": None,
-                "retired_from": None, "retired_reason": None}
+                "retired_from": None, "retired_reason": None, "retired_recorded_at": None}
         elif row is None:
             row = rows[pid] = dict(zip(_NAMES, _ROW.first(connection, {"policy_id": pid}), strict=True))
         if isinstance(event, ev.RevisionPublished):
@@ -78,7 +79,8 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
         elif isinstance(event, ev.PeriodicReviewRecorded):
             row.update(last_review_at=stored.meta["occurred_at"], next_review_due=event.next_review_due)
         elif isinstance(event, ev.PolicyRetired):
-            row.update(retired_from=event.effective_from, retired_reason=event.reason, next_review_due=None)
+            row.update(retired_from=event.effective_from, retired_reason=event.reason, next_review_due=None,
+                       retired_recorded_at=stored.recorded_at)
         row.update(stream_version=stored.version, last_position=stored.position)
         moved.pop(pid, None)
     _INSERT.execute_many(connection, [row for pid, row in rows.items() if pid in fresh])

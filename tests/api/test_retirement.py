@@ -90,3 +90,15 @@ def test_a_retirement_refuses_a_base_version_a_backdate_without_reason_and_a_pol
                                            "review_interval_days": 365}), 201)
     nothing = ok(post(client, tokens["author"], "/empty-policy/revisions", {"summary": "Жок", "retire": True}), 409)
     assert "nothing is published" in nothing["detail"]
+
+
+def test_a_read_as_recorded_before_the_retirement_was_published_answers_as_it_did_then(client, tokens, published,
+                                                                                      clock):
+    clock.set("2024-03-10T09:00:00Z")
+    retired(client, tokens, "2024-03-11T00:00:00Z")
+    clock.set("2024-04-01T09:00:00Z")
+    assert get(client, None, f"/{PID}?at=2024-03-20T00:00:00Z").status_code == 404
+    then = ok(get(client, None, f"/{PID}?at=2024-03-20T00:00:00Z&as_of=2024-03-05T00:00:00Z"))
+    assert then["version"] == 1 and then["retired_from"] is None
+    gone = get(client, None, f"/{PID}?at=2024-03-20T00:00:00Z&as_of=2024-03-30T00:00:00Z")
+    assert gone.status_code == 404 and gone.json["retired_from"] == "2024-03-11T00:00:00.000000Z"

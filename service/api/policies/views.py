@@ -44,8 +44,16 @@ class Retired(NotFound):
     code = "policy_retired"
 
 
-def _retired_at(row: dict[str, Any], pid: str, at: str) -> None:
-    retired = row["retired_from"]
+def _retirement(row: dict[str, Any], as_of: str | None) -> str | None:
+    """Return when the policy is retired, as recorded by `as_of` (None: not retired, or not yet recorded then)."""
+    if as_of is not None and row["retired_recorded_at"] is not None and row["retired_recorded_at"] > as_of:
+        return None
+    retired: str | None = row["retired_from"]
+    return retired
+
+
+def _retired_at(row: dict[str, Any], pid: str, at: str, as_of: str | None) -> None:
+    retired = _retirement(row, as_of)
     if retired is not None and at >= retired:
         raise Retired(f"policy {pid!r} was retired from {retired} ({row['retired_reason']}); nothing of it is in "
                       f"force at {at}; ask with ?at= a time before then, or read its versions",
@@ -61,11 +69,11 @@ def document(connection: Connection, pid: str, args: dict[str, Any]) -> tuple[di
         if found is None:
             raise NotFound(f"policy {pid!r} has no published version {args['version']}"
                            + (f" recorded by {as_of}" if as_of else ""), field="version")
-        return row, {**found, "retired_from": row["retired_from"]}, None
+        return row, {**found, "retired_from": _retirement(row, as_of)}, None
     at = args.get("at") or now()
-    _retired_at(row, pid, at)
-    found = {**found, "retired_from": row["retired_from"]} if (found := documents.in_force(connection, pid, at,
-                                                                                           as_of)) else None
+    _retired_at(row, pid, at, as_of)
+    found = {**found, "retired_from": _retirement(row, as_of)} if (found := documents.in_force(connection, pid, at,
+                                                                                               as_of)) else None
     upcoming = documents.scheduled(connection, pid, at, as_of)
     if found is None:
         details = {"scheduled": upcoming} if upcoming else {}

@@ -1,9 +1,9 @@
 """Acknowledgement campaigns, and retirement: the campaigns read model, a retired policy's date, a retirement revision.
 
 `campaigns` and `campaign_people` keep each campaign and the people it asks; the catalogue keeps when a policy
-was retired (`retired_from`, `retired_reason`); a revision says whether it retires its policy (`retire`). No
-event before this revision starts a campaign or retires a policy, so existing rows are right as they are and
-no rebuild is asked for.
+is retired, why, and when that was recorded (`retired_from`, `retired_reason`, `retired_recorded_at`); a
+revision says whether it retires its policy (`retire`). No event before this revision starts a campaign or
+retires a policy, so existing rows are right as they are and no rebuild is asked for.
 
 Frozen as written: later code changes go into new revisions, never into this one.
 
@@ -52,6 +52,7 @@ def upgrade() -> None:
     with op.batch_alter_table("policies") as batch:
         batch.add_column(sa.Column("retired_from", sa.String(length=27), nullable=True))
         batch.add_column(sa.Column("retired_reason", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("retired_recorded_at", sa.String(length=27), nullable=True))
     with op.batch_alter_table("revisions") as batch:
         batch.add_column(sa.Column("retire", sa.Boolean(), nullable=False, server_default=sa.false()))
 
