@@ -86,6 +86,8 @@ def _approve(p: Policy, c: cmd.ApproveRevision, ctx: Context, now: datetime, ids
 
 def _publish(p: Policy, c: cmd.PublishRevision, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
     version = p.publish(c, actor=ctx.actor, reason=ctx.reason, now=now)
+    if p.retirement is not None and p.retirement.revision_id == c.revision_id:
+        return {"version": version, "effective_from": p.retirement.effective_from, "retired": True}
     return {"version": version, "effective_from": p.versions[-1].effective_from}
 
 
@@ -133,6 +135,14 @@ def _acknowledge(p: Policy, c: cmd.AcknowledgeVersion, ctx: Context, now: dateti
     return {"version": c.version}
 
 
+def _campaign(p: Policy, c: cmd.StartCampaign, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    return {"campaign_id": p.start_campaign(c, ids=ids, now=now)}
+
+
+def _retirement(p: Policy, c: cmd.OpenRetirement, ctx: Context, now: datetime, ids: IdFactory) -> dict[str, Any]:
+    return {"revision_id": p.open_retirement(c, author=ctx.actor.name, ids=ids, now=now)}
+
+
 HANDLERS: dict[type[cmd.Command], Handler] = {
     cmd.CreatePolicy: _create,
     cmd.OpenRevision: _open,
@@ -150,6 +160,8 @@ HANDLERS: dict[type[cmd.Command], Handler] = {
     cmd.AcknowledgeVersion: _acknowledge,
     cmd.RecallRevision: _recall,
     cmd.ChangeReviewers: _change_reviewers,
+    cmd.StartCampaign: _campaign,
+    cmd.OpenRetirement: _retirement,
 }
 
 

@@ -12,10 +12,10 @@ from sqlalchemy import Table
 
 from events.store.signals import appended
 
-from . import audit, catalog, documents, revisions, search
+from . import audit, campaigns, catalog, documents, revisions, search
 
 # Each has TABLES and on_appended(sender, connection=, events=, replaying=, memo=).
-MODULES: tuple[ModuleType, ...] = (catalog, documents, revisions, audit, search)
+MODULES: tuple[ModuleType, ...] = (catalog, documents, revisions, audit, search, campaigns)
 
 
 def register() -> None:

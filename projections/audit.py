@@ -103,6 +103,12 @@ _ACTIONS: dict[type, Callable[[Any], tuple[str, str | None]]] = {
     ev.ReviewersChanged: lambda e: ("reviewers_changed", ", ".join(e.reviewers)),
 }
 
+_ACTIONS.update({
+    ev.CampaignStarted: lambda e: ("campaign_started", f"version {e.version} due {e.due}: {', '.join(e.people)}"),
+    ev.RetirementProposed: lambda e: ("retirement_proposed", None),
+    ev.PolicyRetired: lambda e: ("policy_retired", f"retired from {e.effective_from}"),
+})
+
 _INSERT_TRAIL = Prepared(insert(audit_trail))
 _INSERT_ASSIGNED = Prepared(insert(responsibilities))
 _INSERT_REVIEW = Prepared(insert(periodic_reviews))
@@ -155,13 +161,14 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
 # ---- reads -------------------------------------------------------------------------------------
 
 # Every action name _ACTIONS gives, for validating filters.
-ACTIONS = (
+ACTIONS: tuple[str, ...] = (
     "policy_created", "revision_opened", "section_added", "section_amended", "section_moved", "section_removed",
     "policy_retitled", "revision_submitted", "review_approve", "review_request_changes", "approval_signed",
     "approval_completed", "revision_published", "revision_rejected", "revision_withdrawn",
     "responsibility_assigned", "responsibility_revoked", "periodic_review", "acknowledged",
     "route_proposed", "revision_recalled", "reviewers_changed",
 )
+ACTIONS += ("campaign_started", "retirement_proposed", "policy_retired")
 
 
 def trail_page(connection: Connection, policy_id: str, *, after: int | None, limit: int, actor: str | None = None,
@@ -264,4 +271,14 @@ def periodic_reviews_of(connection: Connection, policy_id: str) -> list[dict[str
     """Return every periodic review of a policy, newest first."""
     p = periodic_reviews
     query = select(p).where(p.c.policy_id == policy_id).order_by(p.c.position.desc())
+    return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def acknowledgements_by(connection: Connection, policy_id: str, people: list[str],
+                        versions: list[int]) -> list[dict[str, Any]]:
+    """Return the acknowledgements of any of `versions` by any of `people`, oldest first (a campaign's roster)."""
+    a = acknowledgements
+    query = (select(a.c.person, a.c.version, a.c.at)
+             .where(a.c.policy_id == policy_id, a.c.person.in_(people), a.c.version.in_(versions))
+             .order_by(a.c.position))
     return [dict(row) for row in connection.execute(query).mappings()]

@@ -29,6 +29,9 @@ policies = Table(
     Column("next_review_due", String(27)),
     Column("stream_version", Integer, nullable=False),
     Column("last_position", Position, nullable=False),
+    Column("retired_from", String(27)),  # from then the policy is in force nowhere
+    Column("retired_reason", Text),
+    Column("retired_recorded_at", String(27)),  # when the retirement was written in the log (reads `as_of`)
 )
 
 TABLES = (policies,)
@@ -40,7 +43,7 @@ _UPDATE = Prepared(update(policies).where(policies.c.policy_id == bindparam("key
 # Most events change only where the policy's stream has got to: one small UPDATE, nothing read first.
 _MOVE = Prepared(update(policies).where(policies.c.policy_id == bindparam("key"))
                  .values(stream_version=bindparam("new_stream_version"), last_position=bindparam("new_last_position")))
-_FOLDED = ("PolicyCreated", "RevisionPublished", "PeriodicReviewRecorded")
+_FOLDED = ("PolicyCreated", "RevisionPublished", "PeriodicReviewRecorded", "PolicyRetired")
 
 
 def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent], replaying: bool = False,
@@ -66,7 +69,8 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
                 "review_interval_days": event.review_interval_days,
                 "approval_rule": json.dumps(event.approval_rule, sort_keys=True),
                 "created_at": stored.meta["occurred_at"],
-                "latest_version": 0, "latest_effective_from": None, "last_review_at": None, "next_review_due": None}
+                "latest_version": 0, "latest_effective_from": None, "last_review_at": None, "next_review_due": None,
+                "retired_from": None, "retired_reason": None, "retired_recorded_at": None}
         elif row is None:
             row = rows[pid] = dict(zip(_NAMES, _ROW.first(connection, {"policy_id": pid}), strict=True))
         if isinstance(event, ev.RevisionPublished):
@@ -79,6 +83,9 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
                 row["approval_rule"] = json.dumps(event.approval_rule, sort_keys=True)
         elif isinstance(event, ev.PeriodicReviewRecorded):
             row.update(last_review_at=stored.meta["occurred_at"], next_review_due=event.next_review_due)
+        elif isinstance(event, ev.PolicyRetired):
+            row.update(retired_from=event.effective_from, retired_reason=event.reason, next_review_due=None,
+                       retired_recorded_at=stored.recorded_at)
         row.update(stream_version=stored.version, last_position=stored.position)
         moved.pop(pid, None)
     _INSERT.execute_many(connection, [row for pid, row in rows.items() if pid in fresh])

@@ -4,7 +4,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Column, Connection, Index, Integer, String, Table, Text, bindparam, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    false,
+    insert,
+    select,
+    update,
+)
 
 from events.domain import types as ev
 from events.domain.canonical import canonical_json
@@ -29,6 +43,7 @@ revisions = Table(
     Column("stream_version", Integer, nullable=False),
     Column("last_position", Position, nullable=False),
     Column("recalled_position", Position),  # reviews and signatures before it are void
+    Column("retire", Boolean, nullable=False, server_default=false()),  # a retirement, not a change of text
     Index("ix_revisions_policy", "policy_id", "revision_id"),
 )
 
@@ -93,7 +108,8 @@ _CHANGES = ("SectionAdded", "SectionAmended", "SectionMoved", "SectionRemoved", 
 # Events that may move a revision to another status: the transition row names the status it left, so
 # these need the revision's row; every other event only moves its stream position and time.
 _MOVES = ("RevisionOpened", "RevisionSubmitted", "RevisionReviewed", "RevisionApprovalCompleted",
-          "RevisionPublished", "RevisionRejected", "RevisionWithdrawn", "RevisionRecalled", "ReviewersChanged")
+          "RevisionPublished", "RevisionRejected", "RevisionWithdrawn", "RevisionRecalled", "ReviewersChanged",
+          "RetirementProposed", "PolicyRetired")
 _NAMES = tuple(column.name for column in revisions.c)
 _INSERT = Prepared(insert(revisions))
 _ROW = Prepared(select(revisions).where(revisions.c.revision_id == bindparam("revision_id")))
@@ -141,7 +157,7 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
                               "content_hash": event.content_hash, "step": event.step,
                               "full_name": event.full_name, "on_behalf_of": event.on_behalf_of})
         moved_to = status_after(event) if stored.type in _MOVES else None
-        if moved_to is None and not isinstance(event, ev.ReviewersChanged):
+        if moved_to is None and not isinstance(event, ev.ReviewersChanged | ev.RetirementProposed):
             if revision_id in rows:
                 rows[revision_id].update(moved)
             else:
@@ -154,7 +170,7 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
                 "revision_id": revision_id, "policy_id": policy_of(stored.stream), "status": None,
                 "author": event.author, "base_version": event.base_version, "summary": event.summary,
                 "reviewers": "[]", "opened_at": meta["occurred_at"], "published_version": None,
-                "recalled_position": None}
+                "recalled_position": None, "retire": False}
         elif row is None:
             stored_row = _ROW.first(connection, {"revision_id": revision_id})
             row = rows[revision_id] = dict(zip(_NAMES, stored_row, strict=True))
@@ -166,6 +182,8 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
             row["published_version"] = event.version
         elif isinstance(event, ev.RevisionRecalled):
             row["recalled_position"] = stored.position
+        elif isinstance(event, ev.RetirementProposed):
+            row["retire"] = True
         status = moved_to.value if moved_to is not None else row["status"]
         if status != row["status"]:
             transitions.append({**common, "policy_id": row["policy_id"], "from_status": row["status"],
@@ -196,6 +214,7 @@ def _row(row: Any) -> dict[str, Any]:
     found = dict(row)
     found["reviewers"] = json.loads(found["reviewers"])
     found["final"] = Status(found["status"]).final
+    found["retire"] = bool(found["retire"])
     return found
 
 

@@ -11,6 +11,7 @@ and `tokens` at module scope, and its tests use `nothing_written`, which fails a
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 
 import projections
@@ -20,6 +21,11 @@ from events.store.engine import make_engine
 from tests.support import DATABASES, POSTGRES_ADMIN_URL, FakeClock, SequentialIds, postgres_reason, require_postgres
 from tests.support.apps import add_tokens, running_app
 from tests.support.databases import Databases, row_counts
+
+# Property tests check what holds, never how fast (speed is measured by the benchmarks): no deadline per example,
+# and no health check failing a test because a busy machine generated its data slowly.
+settings.register_profile("ledger", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ledger")
 
 
 def pytest_report_header(config) -> str:

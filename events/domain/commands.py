@@ -249,3 +249,26 @@ class ChangeReviewers(RevisionCommand):
     """Name other reviewers for one's own revision while it is in review."""
 
     reviewers: tuple[str, ...]
+
+
+# ---- acknowledgement campaigns and retirement ---------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class StartCampaign(Command):
+    """Ask people (by role or by name) to acknowledge a version by a date.
+
+    `audience` is who that is when asked: the named users and the holders of the roles, resolved by the caller
+    from the accounts (the domain knows no accounts)."""
+
+    version: int
+    due: datetime
+    roles: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    audience: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenRetirement(Command):
+    """Open a revision that retires the policy (the summary says why); it is reviewed and signed as any other."""
+
+    summary: str

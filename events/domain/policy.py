@@ -8,7 +8,7 @@ from typing import Any
 
 from . import commands as cmd
 from . import types as ev
-from .canonical import format_time
+from .canonical import format_time, parse_time
 from .document import CHANGE_EVENTS, TITLE_KEY, Document, SectionChange
 from .errors import (
     AlreadyExists,
@@ -32,6 +32,7 @@ from .rules import (
     POLICY_ID,
     POLICY_ID_RULE,
     REVIEW_INTERVAL_DAYS,
+    ROLES,
     VERDICTS,
     ApprovalRule,
     Route,
@@ -85,6 +86,31 @@ class Assignment:
     valid_to: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class Campaign:
+    """People asked to acknowledge a version by a date; `root` is the first campaign of the chain it renews."""
+
+    id: str
+    root: str
+    version: int
+    roles: tuple[str, ...]
+    users: tuple[str, ...]
+    people: tuple[str, ...]
+    due: str
+    started_at: str
+    follows: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retirement:
+    """The policy is in force nowhere from `effective_from`; `last_version` was the newest when it was retired."""
+
+    revision_id: str
+    effective_from: str
+    last_version: int
+    reason: str
+
+
 @dataclass(kw_only=True)
 class Policy:
     """One policy's state, folded from its stream; `pending` holds events recorded by a command."""
@@ -101,6 +127,8 @@ class Policy:
     known_sections: set[str] = field(default_factory=set)
     assignments: dict[str, Assignment] = field(default_factory=dict)
     acknowledgements: dict[tuple[str, int], str] = field(default_factory=dict)
+    campaigns: dict[str, Campaign] = field(default_factory=dict)
+    retirement: Retirement | None = None
     pending: list[ev.Event] = field(default_factory=list)
     _created_title: str = ""
     _now: str = ""
@@ -215,6 +243,7 @@ class Policy:
     def open_revision(self, command: cmd.OpenRevision, *, author: str, ids: IdFactory, now: datetime) -> str:
         """Open a draft revision against a published version (the newest by default)."""
         self._begin(now)
+        self._not_retired()
         base = self.latest_version if command.base_version is None else command.base_version
         if not 0 <= base <= self.latest_version:
             raise NotFound(f"no version {command.base_version} to base a revision on", field="base_version")
@@ -234,7 +263,9 @@ class Policy:
     def change(self, command: cmd.ChangeRevision, *, actor: Actor, ids: IdFactory, now: datetime) -> list[str]:
         """Apply add, amend, move, remove and retitle ops to a draft, all or none; return the ids they touched."""
         self._begin(now)
-        self._editable(actor, command.revision_id)
+        if self._editable(actor, command.revision_id).retire:
+            raise WrongState("a retirement revision changes no text; open another revision to change it",
+                             field="changes")
         if not command.changes:
             raise InvalidInput("changes must be a non-empty list", field="changes")
         if len(command.changes) > MAX_SECTIONS_PER_CALL:
@@ -291,7 +322,7 @@ class Policy:
         self._begin(now)
         rev = self._editable(actor, command.revision_id)
         _check_reviewers(rev, command.reviewers)
-        if not rev.changes and rev.proposed_route is None:
+        if not rev.changes and rev.proposed_route is None and not rev.retire:
             raise WrongState("the revision has no changes to review", field="changes")
         for number, step in enumerate(self.rule.steps, start=1):
             others = [u for u in step.users if u != rev.author]
@@ -379,6 +410,9 @@ class Policy:
             raise ApprovalRuleNotMet(self._missing_approvals(rev), field="status")
         if rev.status != Status.APPROVED:
             raise WrongState(f"revision is {rev.status}; only an approved revision can be published", field="status")
+        self._not_retired()
+        if rev.retire:
+            return self._retire(rev, command.effective_from or now, reason)
         return self._publish(rev, command.effective_from or now, reason, command.editorial, adopted=False)
 
     def adopt(self, command: cmd.AdoptRevision, *, reason: str | None, now: datetime) -> int:
@@ -422,6 +456,8 @@ class Policy:
             title=document.title, content_hash=document.content_hash(self.id, self.language),
             signed_content_hash=rev.content_hash, rebased=rev.base_version != self.latest_version,
             approval_rule=rev.proposed_route))
+        if not editorial and not adopted:
+            self._renew_campaigns(effective)
         return self.latest_version
 
     def _rebased(self, rev: Revision) -> Document:
@@ -546,6 +582,73 @@ class Policy:
                                                 content_hash=self.versions[command.version - 1].content_hash))
 
 
+    # ---- acknowledgement campaigns and retirement ---------------------------------------------------
+
+    def start_campaign(self, command: cmd.StartCampaign, *, ids: IdFactory, now: datetime) -> str:
+        """Ask people, by role or by name, to acknowledge a version by a date; returns the campaign's id."""
+        self._begin(now)
+        self._not_retired()
+        if not 1 <= command.version <= self.latest_version:
+            raise NotFound(f"no version {command.version}", field="version")
+        if any(role not in ROLES for role in command.roles):
+            raise InvalidInput(f"roles must be drawn from {', '.join(ROLES)}", field="roles")
+        if any(not user.strip() for user in command.users):
+            raise InvalidInput("users must be a list of user names", field="users")
+        if not command.roles and not command.users:
+            raise InvalidInput("name the roles or the users to ask", field="roles")
+        due = format_time(command.due)
+        if due <= self._now:
+            raise InvalidInput("due must be a time to come", field="due")
+        people = sorted(set(command.audience))
+        if not people:
+            raise InvalidInput("nobody holds these roles", field="roles")
+        campaign_id = ids("cmp")
+        self._record(ev.CampaignStarted(campaign_id=campaign_id, version=command.version,
+                                        roles=list(dict.fromkeys(command.roles)),
+                                        users=list(dict.fromkeys(command.users)), people=people, due=due,
+                                        follows=None))
+        return campaign_id
+
+    def _renew_campaigns(self, effective: str) -> None:
+        """A substantive version asks the same people again, with the time the campaign it renews gave them."""
+        followed = {c.follows for c in self.campaigns.values()}
+        start = parse_time(max(effective, self._now))
+        for campaign in [c for c in self.campaigns.values() if c.id not in followed]:
+            allowed = parse_time(campaign.due) - parse_time(campaign.started_at)
+            self._record(ev.CampaignStarted(
+                campaign_id=f"{campaign.root}-v{self.latest_version}", version=self.latest_version,
+                roles=list(campaign.roles), users=list(campaign.users), people=list(campaign.people),
+                due=format_time(start + allowed), follows=campaign.id))
+
+    def open_retirement(self, command: cmd.OpenRetirement, *, author: str, ids: IdFactory, now: datetime) -> str:
+        """Open a revision that retires the policy; it goes through review and the approval rule as any other."""
+        self._begin(now)
+        self._not_retired()
+        if not self.versions:
+            raise WrongState("nothing is published yet to retire", field="policy_id")
+        _require_text(command.summary, "summary")
+        revision_id = self.open_revision(cmd.OpenRevision(policy_id=self.id, summary=command.summary),
+                                         author=author, ids=ids, now=now)
+        self._record(ev.RetirementProposed(revision_id=revision_id))
+        return revision_id
+
+    def _retire(self, rev: Revision, effective_from: datetime, reason: str | None) -> int:
+        effective = format_time(effective_from)
+        if effective < self.versions[-1].effective_from:
+            raise WrongState(f"effective_from precedes version {self.latest_version}'s "
+                             f"({self.versions[-1].effective_from})", field="effective_from")
+        backdated = effective < self._now
+        if backdated and not (reason or "").strip():
+            raise InvalidInput("a past effective date needs a reason", field="reason")
+        self._record(ev.PolicyRetired(revision_id=rev.id, effective_from=effective, backdated=backdated,
+                                      last_version=self.latest_version, reason=rev.summary))
+        return self.latest_version
+
+    def _not_retired(self) -> None:
+        if self.retirement is not None:
+            raise WrongState(f"the policy is retired from {self.retirement.effective_from}", field="policy_id")
+
+
 def _characters(text: object, title: object, label: object) -> int:
     return sum(len(value) for value in (text, title, label) if isinstance(value, str))
 
@@ -661,6 +764,23 @@ def _reviewers_changed(p: Policy, e: ev.ReviewersChanged, at: str) -> None:
     p.revisions[e.revision_id].reviewers = tuple(e.reviewers)
 
 
+def _campaign_started(p: Policy, e: ev.CampaignStarted, at: str) -> None:
+    root = p.campaigns[e.follows].root if e.follows else e.campaign_id
+    p.campaigns[e.campaign_id] = Campaign(id=e.campaign_id, root=root, version=e.version, roles=tuple(e.roles),
+                                          users=tuple(e.users), people=tuple(e.people), due=e.due,
+                                          started_at=at, follows=e.follows)
+
+
+def _retirement_proposed(p: Policy, e: ev.RetirementProposed, at: str) -> None:
+    p.revisions[e.revision_id].retire = True
+
+
+def _retired(p: Policy, e: ev.PolicyRetired, at: str) -> None:
+    p.retirement = Retirement(revision_id=e.revision_id, effective_from=e.effective_from,
+                              last_version=e.last_version, reason=e.reason)
+    _moved_on(p, e, at)
+
+
 _APPLY: dict[type[ev.Event], Callable[[Policy, Any, str], None]] = {
     ev.PolicyCreated: _created,
     ev.RevisionOpened: _opened,
@@ -679,4 +799,7 @@ _APPLY: dict[type[ev.Event], Callable[[Policy, Any, str], None]] = {
     ev.ApprovalRouteChanged: _route_changed,
     ev.RevisionRecalled: _recalled,
     ev.ReviewersChanged: _reviewers_changed,
+    ev.CampaignStarted: _campaign_started,
+    ev.RetirementProposed: _retirement_proposed,
+    ev.PolicyRetired: _retired,
 }

@@ -36,6 +36,7 @@ class Revision:
     reviews: list[Review] = field(default_factory=list)
     signatures: list[Signature] = field(default_factory=list)
     proposed_route: dict[str, Any] | None = None  # the route it brings into force when published
+    retire: bool = False  # proposes to retire the policy rather than to change its text
     _hash: str = ""
 
     @property

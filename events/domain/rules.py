@@ -106,6 +106,8 @@ def status_after(event: ev.Event) -> Status | None:
         return Status.WITHDRAWN
     if isinstance(event, ev.RevisionRecalled):
         return Status.DRAFT
+    if isinstance(event, ev.PolicyRetired):
+        return Status.PUBLISHED  # a retirement revision is published by taking effect
     return None
 
 

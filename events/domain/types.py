@@ -303,3 +303,43 @@ class Meta:
         data = {name: getattr(self, name) for name in _field_names(Meta) if name != "extra"}
         data.update(self.extra)
         return data
+
+
+# ---- acknowledgement campaigns and retirement ---------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class CampaignStarted(Event):
+    """People asked to acknowledge a version by a date; `people` is the audience as resolved when asked (the
+    named users and the holders of the roles then), `follows` the campaign of an earlier version it renews."""
+
+    type_name: ClassVar[str] = "CampaignStarted"
+    campaign_id: str
+    version: int
+    roles: list[str]
+    users: list[str]
+    people: list[str]
+    due: str
+    follows: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetirementProposed(Event):
+    """The revision just opened proposes to retire the policy, not to change its text."""
+
+    type_name: ClassVar[str] = "RetirementProposed"
+    revision_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyRetired(Event):
+    """A retirement revision took effect: from `effective_from` the policy is in force nowhere."""
+
+    type_name: ClassVar[str] = "PolicyRetired"
+    revision_id: str
+    effective_from: str
+    backdated: bool
+    last_version: int
+    reason: str
+
+
+REGISTRY.update({cls.type_name: cls for cls in (CampaignStarted, RetirementProposed, PolicyRetired)})

@@ -210,6 +210,8 @@ class Problem(Schema):
     actual_version = fields.Integer(metadata={"description": "409/412: the stream version it found"})
     scheduled = fields.Dict(metadata={"description": "404 nothing in force: the version that takes effect later"})
     retry_after = fields.Integer(metadata={"description": "429: seconds to wait before trying again"})
+    retired_from = fields.String(metadata={"description": "404 policy retired: from when it is in force nowhere"})
+    retired_reason = fields.String(metadata={"description": "404 policy retired: why (its retirement's summary)"})
 
 
 class Page(Schema):

@@ -27,7 +27,8 @@ POLICY_ID = "oshsu-quality"
 TOKENS_FILE = "demo-tokens.txt"
 DATABASE_LINE = "# Policy Ledger demo users of the database "
 
-# One user per part in the story; the quality office both imports (authors) the text and adopts it (admin).
+# One user per part in the story; the quality office both imports (authors) the text and adopts it (admin); a
+# lecturer (staff) reads the internal pages and acknowledges the version in force.
 USERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dean", ("author",)),
     ("head-of-department", ("author",)),
@@ -38,6 +39,7 @@ USERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rector", ("approver",)),
     ("auditor", ("auditor",)),
     ("quality-office", ("admin", "author")),
+    ("lecturer", ("staff",)),
 )
 # Each demo user's full name and the language of their pages and messages (an accreditation auditor from abroad).
 PEOPLE: dict[str, tuple[str, str]] = {
@@ -50,6 +52,7 @@ PEOPLE: dict[str, tuple[str, str]] = {
     "rector": ("Канатбек Исаков", "ky"),
     "auditor": ("Sarah Mitchell", "en"),
     "quality-office": ("Сапат бөлүмү", "ky"),
+    "lecturer": ("Айгүл Токтосунова", "ky"),
 }
 MAIL_DOMAIN = "oshsu.example"
 
@@ -231,6 +234,13 @@ def _revise_2021(story: _Story) -> None:
     story.at("2021-08-20T10:00:00+00:00").do(cmd.PublishRevision(
         **on, effective_from=parse_time("2021-09-01T00:00:00Z")), "qa-director", "approver",
         reason="in force from the new academic year")
+    # The quality office asks the staff (and the teacher by name) to read version 2 by October; the demo's
+    # users are created after the story, so the audience is read from USERS as the accounts would give it.
+    asked = (*(name for name, roles in USERS if "staff" in roles), "teacher")
+    story.at("2021-08-23T09:00:00+00:00").do(cmd.StartCampaign(
+        policy_id=POLICY_ID, version=2, due=parse_time("2021-10-01T00:00:00Z"), roles=("staff",),
+        users=("teacher",), audience=asked), "quality-office", "admin",
+        reason="every member of staff reads the revised policy before the academic year starts")
     story.at("2021-09-10T07:45:00+00:00").do(cmd.AcknowledgeVersion(policy_id=POLICY_ID, version=2),
                                               "teacher", "author")
 

@@ -27,7 +27,9 @@ def catalogue(connection: Connection, after: str | None, limit: int, at: str) ->
     """Return up to `limit` policies by id after a given id, each with the version in force at `at`."""
     rows = catalog.page(connection, after, limit)
     in_force = documents.in_force_many(connection, [row["policy_id"] for row in rows], at)
-    return [{**row, "version": None, "effective_from": None, **in_force.get(row["policy_id"], {})} for row in rows]
+    return [{**row, "version": None, "effective_from": None,
+             **({} if row["retired_from"] is not None and at >= row["retired_from"]
+                else in_force.get(row["policy_id"], {}))} for row in rows]
 
 
 def revision(connection: Connection, policy_id: str, revision_id: str) -> dict[str, Any] | None:

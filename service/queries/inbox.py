@@ -13,6 +13,7 @@ from projections import audit, catalog, documents, revisions
 from service import accounts, delegations
 from service.accounts import User
 
+from . import campaigns
 from . import revision as revision_detail
 
 REVIEW_SOON = timedelta(days=30)  # periodic reviews shown this long before they fall due
@@ -67,7 +68,10 @@ def inbox(connection: Connection, user: User, now: str) -> Inbox:
         if rev["status"] == "approved" and "approver" in user.roles:
             found.publications.append(entry)
     soon = format_time(parse_time(now) + REVIEW_SOON)
+    asked = campaigns.waiting_for(connection, user.name, now)
     for policy_id, policy in policies.items():
+        if policy["retired_from"] is not None and policy["retired_from"] <= now:
+            continue  # in force nowhere: nothing to review or acknowledge
         due = policy["next_review_due"]
         if due is not None and due <= soon and _answers_for(connection, policy, user, now):
             found.periodic_reviews.append({**policy, "overdue": due <= now})
@@ -77,8 +81,11 @@ def inbox(connection: Connection, user: User, now: str) -> Inbox:
         in_force = documents.in_force_many(connection, [policy_id], now).get(policy_id)
         if waiting is not None and in_force is not None and waiting["version"] <= in_force["version"]:
             # a substantive change since the version last acknowledged is in force: acknowledge what is in force
+            campaign = asked.get(policy_id)
             found.acknowledgements.append({**policy, "version": in_force["version"],
-                                           "effective_from": in_force["effective_from"]})
+                                           "effective_from": in_force["effective_from"],
+                                           "due": campaign["due"] if campaign else None,
+                                           "overdue": bool(campaign and campaign["overdue"])})
     return found
 
 

@@ -20,9 +20,9 @@ from werkzeug.exceptions import HTTPException
 
 from service.http import problems
 
-from . import audit, finding, i18n, people, reading, workspace
+from . import audit, campaigns, finding, i18n, people, reading, workspace
 
-PAGES = (people.people, reading.reading, audit.console, workspace.workspace, finding.finding)
+PAGES = (people.people, reading.reading, audit.console, workspace.workspace, finding.finding, campaigns.campaigns)
 
 TRANSLATIONS = Path(__file__).with_name("translations")
 csrf = CSRFProtect()

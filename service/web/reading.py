@@ -115,9 +115,10 @@ def catalogue() -> Response:
     return _answer(html, etag, REVALIDATE)
 
 
-def _version_asked(connection: Connection, pid: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str]:
-    """Return the version a reader asked for (?version=N, ?at=, or in force now), the next one scheduled after
-    it, and the moment it was asked about."""
+def _version_asked(connection: Connection, pid: str,
+                   retired_from: str | None = None) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str]:
+    """Return the version a reader asked for (?version=N, ?at=, or in force now; none once the policy is
+    retired), the next one scheduled after it, and the moment it was asked about."""
     asked = request.args.get("version")
     if asked:
         if not asked.isdigit() or not 1 <= int(asked) < 2**31:
@@ -127,6 +128,8 @@ def _version_asked(connection: Connection, pid: str) -> tuple[dict[str, Any] | N
             abort(404, _("Policy %(pid)s has no version %(version)s.", pid=pid, version=asked))
         return found, None, now()
     at = moment_asked(request.args["at"]) if request.args.get("at") else now()
+    if retired_from is not None and at >= retired_from:
+        return None, None, at
     return documents.in_force(connection, pid, at), documents.scheduled(connection, pid, at), at
 
 
@@ -187,13 +190,15 @@ def _policy_page(pid: str, render: bool = False) -> _Page:
     """Read and render the policy page asked for (unless the client has it and `render` is false)."""
     with queries.snapshot() as connection:
         row = _policy(connection, pid)
-        found, upcoming, at = _version_asked(connection, pid)
-        current = documents.in_force(connection, pid, now()) if ("at" in request.args
-                                                                  or "version" in request.args) else found
+        found, upcoming, at = _version_asked(connection, pid, row["retired_from"])
+        retired_now = row["retired_from"] is not None and now() >= row["retired_from"]
+        current = (None if retired_now else documents.in_force(connection, pid, now())) if (
+            "at" in request.args or "version" in request.args) else found
         approvers = _people(connection, {a["approver"] for a in (found or {}).get("approvers", [])})
     etag = _page_etag(row["stream_version"], "policy", found and found["version"], upcoming and upcoming["version"],
                       current and current["version"], request.args.get("at"), request.args.get("version"))
-    until = upcoming["effective_from"] if upcoming else None
+    ends = [moment for moment in (upcoming and upcoming["effective_from"], row["retired_from"]) if moment]
+    until = min(ends) if ends else None
     status = 200 if found is not None else 404
     if not render and not_modified(etag):
         return _Page(None, etag, status, until)
@@ -296,7 +301,7 @@ def printable(pid: str) -> Response:
     _readable()
     with queries.snapshot() as connection:
         row = _policy(connection, pid)
-        found, _upcoming, _at = _version_asked(connection, pid)
+        found, _upcoming, _at = _version_asked(connection, pid, row["retired_from"])
         if found is None:
             abort(404, _("Nothing of %(pid)s is in force at that time.", pid=pid))
         trail = queries.revision(connection, pid, found["revision_id"])

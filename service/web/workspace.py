@@ -165,8 +165,10 @@ def revision_list(pid: str) -> Any:
     error, status = None, 200
     if request.method == "POST":
         try:
-            opened = run(cmd.OpenRevision(policy_id=pid, summary=request.form.get("summary", "").strip()), user,
-                         "author")
+            summary = request.form.get("summary", "").strip()
+            opening: cmd.Command = (cmd.OpenRetirement(policy_id=pid, summary=summary) if request.form.get("retire")
+                                    else cmd.OpenRevision(policy_id=pid, summary=summary))
+            opened = run(opening, user, "author")
             return redirect(url_for("workspace.revision", pid=pid, rid=opened["revision_id"]), 303)
         except errors.DomainError as refused:
             error, status = refusal_message(refused), _status(refused)
@@ -269,8 +271,8 @@ def _may(found: dict[str, Any], user: accounts.User) -> dict[str, bool]:
     signed = waiting is not None and user.name in waiting["signers"]
     named = not found["reviewers"] or user.name in found["reviewers"]
     return {
-        "edit": author and status == "draft",
-        "submit": author and status == "draft" and bool(found["changes"]),
+        "edit": author and status == "draft" and not found["retire"],  # a retirement changes no text
+        "submit": author and status == "draft" and (bool(found["changes"]) or found["retire"]),
         "withdraw": author and status in ("draft", "in_review", "approved"),
         "review": (not author and "reviewer" in user.roles and status in ("in_review", "approved") and named),
         "sign": (not author and user.principal.has("approver", "admin") and status == "in_review" and signer

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 
@@ -123,6 +124,10 @@ WRITES = {
     "periodic review": (_on_policy("periodic-reviews", {"outcome": "no_change", "notes": "Баары туура"}),
                         {"approver": 201, "approver2": 201}),
     "acknowledge": (_on_policy("acknowledgements", {"version": 1}), dict.fromkeys(ROLE_USERS, 201)),
+    "start campaign": (_on_policy("versions/1/campaigns", {"roles": ["staff"], "due": "2030-01-01T00:00:00Z"}),
+                       {"admin": 201}),
+    "open retirement": (_on_policy("revisions", {"summary": "Күчүн жоготот", "retire": True}),
+                        {"author": 201, "author2": 201}),
 }
 
 
@@ -180,3 +185,43 @@ def test_published_content_is_public_staff_reads_need_a_token_and_a_bad_token_is
         assert response.mimetype == "application/problem+json"
     else:
         assert response.status_code == 200, response.get_data(as_text=True)
+
+
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+STAFF_MAY_WRITE = {("POST", "/api/v1/policies/<pid>/acknowledgements")}
+
+
+def _write_routes(app) -> list[tuple[str, str]]:
+    """Every write the API serves, as (method, rule), read from the app's URL map rather than listed by hand."""
+    return sorted({(method, rule.rule) for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")
+                   for method in rule.methods or () if method in WRITE_METHODS})
+
+
+def test_the_staff_role_is_refused_every_write_of_the_api_but_the_acknowledgement(world):
+    app, tokens = world
+    client = app.test_client()
+    stage = Stage(client, tokens)
+    stage.published()
+    store = app.extensions["policy_ledger"].store
+    routes = _write_routes(app)
+    assert set(routes) >= STAFF_MAY_WRITE and len(routes) > len(STAFF_MAY_WRITE)
+    for method, rule in routes:
+        if (method, rule) in STAFF_MAY_WRITE:
+            continue
+        path = re.sub(r"<[^>]+>", "1", rule.replace("<pid>", stage.pid))
+        before = store.head()[0]
+        response = client.open(path, method=method, json={}, headers=headers(tokens, "staff"))
+        assert response.status_code == 403, (method, rule, response.get_data(as_text=True))
+        assert response.mimetype == "application/problem+json"
+        assert store.head()[0] == before
+    acknowledged = client.post(f"{API}/{stage.pid}/acknowledgements", json={"version": 1},
+                               headers=headers(tokens, "staff"))
+    assert acknowledged.status_code == 201 and acknowledged.json["person"] == ROLE_USERS["staff"][0]
+
+
+def test_the_staff_role_reads_the_staff_endpoints(world, readable):
+    app, tokens = world
+    pid, rid, _ = readable
+    for path in STAFF_READS:
+        response = app.test_client().get(API + path.format(pid=pid, rid=rid), headers=headers(tokens, "staff"))
+        assert response.status_code == 200, (path, response.get_data(as_text=True))

@@ -88,7 +88,8 @@ def test_the_seed_policy_goes_from_draft_to_two_published_versions_over_http(cli
     assert document["published_at"] == "2024-01-20T09:00:00.000001Z"
     assert strip_ids(document["sections"]) == sections
     assert set(document) == {"id", "title", "language", "version", "effective_from", "published_at", "revision_id",
-                             "log_position", "content_hash", "sections", "scheduled"}
+                             "log_position", "content_hash", "sections", "scheduled", "retired_from"}
+    assert document["retired_from"] is None
     raw = current.get_data()
     assert "илимий-педагогикалык".encode() in raw and "болборуна".encode() in raw
     assert all(letter.encode() in raw for letter in "үөң")

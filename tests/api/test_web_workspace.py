@@ -577,3 +577,92 @@ def test_a_signed_in_persons_page_request_is_logged_with_their_name(people, caps
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()
              if '"logger": "policy_ledger.requests"' in line]
     assert [(line["path"], line["user"], line["status"]) for line in lines] == [("/inbox", "reviewer1", 200)]
+
+
+def test_a_staff_member_reads_the_workspace_acknowledges_and_is_offered_and_allowed_nothing_else(app, people, loaded):
+    client = people("lecturer")
+    rid = loaded.revisions["open_draft"]
+    for path in ("/inbox", f"/policies/{PID}/revisions", workspace_path(rid), f"/policies/{PID}/history",
+                 f"/policies/{PID}/responsibilities"):
+        html = page(client, path)
+        assert not [f.action for f in forms(html) if f.method == "post" and "/sign-out" not in f.action
+                    and not f.action.endswith("/acknowledgements")], path
+    html = page(client, workspace_path(rid))
+    before = head(app)
+    for action, data in (("/reject", {"reason": "Керек эмес"}), ("/sign", {"meaning": "approved"}),
+                         ("/review", {"verdict": "approve", "comment": "ок"})):
+        forged = client.post(f"{workspace_path(rid)}{action}", data={"csrf_token": csrf_token(html), **data})
+        assert forged.status_code == 403, action
+        assert alert(forged.get_data(as_text=True)), action
+    opened = client.post(f"/policies/{PID}/revisions", data={"csrf_token": csrf_token(html), "summary": "Жок"})
+    assert opened.status_code == 403 and alert(opened.get_data(as_text=True))
+    assert head(app) == before
+    assert "version 2" in inbox_sections(client)["acknowledgements"]
+    answer = post(client, page(client, "/inbox"), "/acknowledgements")
+    assert answer.status_code == 303 and head(app) == before + 1
+
+
+# ---- acknowledgement campaigns and retirement ------------------------------------------------------------
+
+def test_an_administrator_starts_a_campaign_whose_roster_and_csv_follow_the_acknowledgements(app, people, clock):
+    admin = people("quality-office")
+    html = page(admin, f"/policies/{PID}/revisions")
+    campaigns_path = f"/policies/{PID}/campaigns"
+    assert campaigns_path in html
+    due = (clock.now + timedelta(days=14)).date().isoformat()
+    before = head(app)
+    refused = post(admin, page(admin, campaigns_path), "/campaigns", version="2", roles=["staff"],
+                   users="nobody-x", due=due)
+    assert refused.status_code == 422 and "nobody-x" in alert(refused.get_data(as_text=True))
+    assert head(app) == before
+    answer = post(admin, page(admin, campaigns_path), "/campaigns", version="2", roles=["staff"],
+                  users="reviewer2", due=due)
+    assert answer.status_code == 303, alert(answer.get_data(as_text=True))
+    roster_path = unquote(answer.headers["Location"])
+    roster = page(admin, roster_path)
+    assert 'data-person="lecturer" data-acknowledged="false"' in roster
+    assert 'data-person="reviewer2" data-acknowledged="false"' in roster and "0 / 2" in roster
+    lecturer = people("lecturer")
+    assert page(lecturer, campaigns_path, status=403)
+    waiting = inbox_sections(lecturer)["acknowledgements"]
+    assert "to acknowledge by" in waiting and "data-due" in waiting
+    assert post(lecturer, page(lecturer, "/inbox"), "/acknowledgements").status_code == 303
+    roster = page(admin, roster_path)
+    assert 'data-person="lecturer" data-acknowledged="true"' in roster and "1 / 2" in roster
+    download = admin.get(f"{roster_path}/roster.csv")
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    text = download.get_data().decode("utf-8")
+    assert text.startswith("\ufeff") and "lecturer,Айгүл Токтосунова," in text
+    assert page(people("auditor"), roster_path)  # auditors read rosters too
+    assert 'data-campaign="' in page(admin, campaigns_path)
+
+
+def test_a_policy_is_retired_through_the_forms_and_then_shown_retired_everywhere(app, people, loaded, clock):
+    author = people("head-of-department")
+    opened = post(author, page(author, f"/policies/{PID}/revisions"), "/revisions",
+                  summary="Жаңы саясат менен алмаштырылат", retire="1")
+    assert opened.status_code == 303
+    rid = re.search(r"/revisions/(rev-[0-9a-f]+)$", opened.headers["Location"]).group(1)
+    html = page(author, workspace_path(rid))
+    assert 'data-retire="true"' in html and not any(f.action.endswith("/change") for f in forms(html))
+    submitted(app, people, rid)
+    for reviewer in ("reviewer1", "reviewer2"):
+        assert reviewed(people, rid, reviewer).status_code == 303
+    for approver in ("qa-director", "rector"):
+        assert signed(people, loaded, rid, approver).status_code == 303
+    rector = people("rector")
+    retire_on = (clock.now + timedelta(days=5)).date().isoformat()
+    assert post(rector, page(rector, workspace_path(rid)), "/publish", effective_from=retire_on).status_code == 303
+    assert revision(app, rid)["status"] == "published"
+    visitor = app.test_client()
+    before = visitor.get(f"/policies/{PID}{EN}")
+    assert before.status_code == 200 and "This policy is retired from" in before.get_data(as_text=True)
+    clock.advance(days=6)
+    after = visitor.get(f"/policies/{PID}{EN}")
+    text = after.get_data(as_text=True)
+    assert after.status_code == 404 and "This policy was retired on" in text and "Жаңы саясат менен" in text
+    assert visitor.get(f"/policies/{PID}?version=2&lang=en").status_code == 200
+    assert "data-retired=" in visitor.get(f"/{EN}").get_data(as_text=True)
+    assert "Retired from" in visitor.get(f"/policies/{PID}/versions{EN}").get_data(as_text=True)
+    assert "acknowledgements" not in inbox_sections(people("lecturer"))
+    assert 'data-retire="true"' in page(author, f"/policies/{PID}/revisions")

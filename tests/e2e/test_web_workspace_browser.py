@@ -211,6 +211,14 @@ def test_no_workspace_page_has_a_serious_or_critical_accessibility_violation(bro
     approver = people("rector")
     found["approver history"] = axe(browser, served["url"] + f"/policies/{PID}/history?lang=ru",
                                      approver.context.cookies())
+    campaigns = admin.open(f"/policies/{PID}/campaigns")
+    found["admin campaigns"] = axe(browser, campaigns.url, admin.context.cookies())
+    campaigns.get_by_label("staff", exact=True).check()
+    campaigns.get_by_label("Acknowledge by").fill("2030-01-01")
+    campaigns.get_by_role("button", name="Start the campaign").click()
+    assert "/campaigns/cmp-" in campaigns.url
+    found["admin campaign roster"] = axe(browser, campaigns.url + "?lang=ky", admin.context.cookies())
+    found["staff inbox"] = axe(browser, served["url"] + "/inbox?lang=ru", people("lecturer").context.cookies())
     serious = {path: [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
                for path, violations in found.items() if violations}
     assert serious == {}, json.dumps(serious, ensure_ascii=False, indent=1)

@@ -19,7 +19,7 @@ from service.content.demo import HistoricalClock, load_demo
 from tests.support import bearer
 
 DEMO_USERS = {"dean", "head-of-department", "teacher", "reviewer1", "reviewer2", "qa-director", "rector",
-              "auditor", "quality-office"}
+              "auditor", "quality-office", "lecturer"}
 
 
 def rows(app, query) -> list:

@@ -24,7 +24,7 @@ from tests.support import DATABASES
 from tests.support.apps import running_app
 
 DEMO_USERS = {"dean", "head-of-department", "teacher", "reviewer1", "reviewer2", "qa-director", "rector",
-              "auditor", "quality-office"}
+              "auditor", "quality-office", "lecturer"}
 
 pytestmark = pytest.mark.usefixtures("nothing_written")
 
@@ -186,3 +186,18 @@ def test_every_demo_user_signs_in_with_their_password_and_has_a_name_an_address_
 def test_the_demo_refuses_a_log_that_already_holds_events(app, loaded):
     with pytest.raises(WrongState, match="already holds"):
         load_demo(app.config["DATABASE_URL"])
+
+
+def test_the_quality_office_asked_the_staff_and_the_teacher_to_read_version_two_and_only_the_teacher_did(app,
+                                                                                                    loaded):
+    from projections import campaigns
+    from service.queries.campaigns import roster
+    with app.extensions["policy_ledger"].engine.connect() as connection:
+        [started] = campaigns.of_policy(connection, demo.POLICY_ID)
+        found = roster(connection, demo.POLICY_ID, started["campaign_id"])
+    assert found is not None
+    assert (found["version"], found["due"], found["started_by"]) == (2, "2021-10-01T00:00:00.000000Z", "quality-office")
+    people = {p["user"]: p for p in found["people"]}
+    assert set(people) == {"lecturer", "teacher"} and (found["acknowledged"], found["total"]) == (1, 2)
+    assert people["teacher"]["acknowledged_at"].startswith("2021-09-10")
+    assert people["lecturer"]["acknowledged_at"] is None and people["lecturer"]["full_name"] == "Айгүл Токтосунова"

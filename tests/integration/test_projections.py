@@ -10,10 +10,10 @@ from sqlalchemy.exc import DBAPIError
 from events.domain import commands as cmd
 from events.domain.types import RevisionOpened
 from events.store.prepared import Prepared
-from projections import audit, catalog, revisions
+from projections import audit, campaigns, catalog, revisions
 from projections import documents as versions
 from projections.rebuild import rebuild, snapshot
-from tests.support.lifecycle import AUTHOR, run_lifecycle
+from tests.support.lifecycle import AUTHOR, run_campaign_and_retirement, run_lifecycle
 
 
 def test_a_full_lifecycle_fills_every_read_model(ledger, clock, engine):
@@ -103,3 +103,33 @@ def test_a_write_the_database_refuses_rolls_the_append_back_and_leaves_the_write
     assert snapshot(store) == live
     ledger.handle(cmd.OpenRevision(policy_id="oshsu-quality", summary="y"), AUTHOR)  # the same thread's writer again
     assert len(list(store.read_all())) == before + 1
+
+
+def test_campaigns_and_a_retirement_fill_their_read_models_and_a_rebuild_in_any_batches_gives_the_same(
+        ledger, clock, store, engine, monkeypatch):
+    run_lifecycle(ledger, clock)
+    ids = run_campaign_and_retirement(ledger, clock)
+    with engine.connect() as conn:
+        first = campaigns.get(conn, "oshsu-quality", ids["campaign"])
+        renewed = campaigns.get(conn, "oshsu-quality", ids["renewed"])
+        assert first is not None and renewed is not None
+        assert (first["version"], first["roles"], first["users"]) == (2, ["staff"], ["teacher"])
+        assert first["people"] == renewed["people"] == sorted(["teacher", "lecturer", "Айгүл"])
+        assert (renewed["version"], renewed["follows"], renewed["started_by"]) == (3, ids["campaign"], "rector")
+        assert [c["campaign_id"] for c in campaigns.of_policy(conn, "oshsu-quality")] == [ids["renewed"],
+                                                                                         ids["campaign"]]
+        policy = catalog.get(conn, "oshsu-quality")
+        assert policy["retired_from"] == "2024-09-01T00:00:00.000000Z" and policy["latest_version"] == 3
+        assert policy["retired_reason"] == "Жаңы саясат менен алмаштырылды" and policy["next_review_due"] is None
+        retirement = revisions.get(conn, ids["retirement"])
+        assert retirement is not None and retirement["retire"] and retirement["status"] == "published"
+        assert not revisions.get(conn, ids["revision"])["retire"]
+        actions = conn.execute(select(audit.audit_trail.c.action)).scalars().all()
+        assert {"campaign_started", "retirement_proposed", "policy_retired"} <= set(actions)
+    live = snapshot(store)
+    rebuild(store)
+    assert snapshot(store) == live
+    import projections.rebuild as module
+    monkeypatch.setattr(module, "REPLAY_BATCH", 1)
+    rebuild(store)
+    assert snapshot(store) == live

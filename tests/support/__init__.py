@@ -32,6 +32,7 @@ ROLE_USERS = {
     "approver2": ("rector", ["approver"]),
     "auditor": ("auditor", ["auditor"]),
     "admin": ("quality-office", ["admin"]),
+    "staff": ("lecturer", ["staff"]),
 }
 # Every user ROLE_USERS makes has this password: signatures through the API ask for it again.
 PASSWORD = "pass-сөз-ү-123"

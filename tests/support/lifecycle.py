@@ -131,3 +131,32 @@ def ledger_on(database_url: str, clock: FakeClock) -> Iterator[Ledger]:
         yield Ledger(store=EventStore(engine, clock=clock), clock=clock, ids=SequentialIds())
     finally:
         engine.dispose()
+
+
+def run_campaign_and_retirement(ledger: Ledger, clock: FakeClock, policy_id: str = "oshsu-quality") -> dict:
+    """After run_lifecycle: a campaign on version 2, acknowledged in part, renewed by a substantive version 3,
+    then the policy retired through a reviewed and signed retirement revision; return the ids it made."""
+    clock.set("2024-04-01T09:00:00+00:00")
+    campaign = ledger.handle(cmd.StartCampaign(
+        policy_id=policy_id, version=2, due=parse_time("2024-05-01T00:00:00Z"), roles=("staff",),
+        users=("teacher",), audience=("teacher", "lecturer", "Айгүл")), ADMIN).result["campaign_id"]
+    ledger.handle(cmd.AcknowledgeVersion(policy_id=policy_id, version=2),
+                  Context(actor=Actor(name="lecturer", role="staff")))
+    rid = ledger.handle(cmd.OpenRevision(policy_id=policy_id, summary="Жаңы жобо"), AUTHOR).result["revision_id"]
+    ledger.handle(cmd.ChangeRevision(policy_id=policy_id, revision_id=rid, changes=(
+        cmd.AddSection(kind="paragraph", text="Ар бир кызматкер таанышып чыгат ү ө ң."),)), AUTHOR)
+    ledger.handle(cmd.SubmitRevision(policy_id=policy_id, revision_id=rid, reviewers=()), AUTHOR)
+    for signer in (QA, RECTOR):
+        ledger.handle(cmd.ApproveRevision(policy_id=policy_id, revision_id=rid, meaning="approved"), signer)
+    ledger.handle(cmd.PublishRevision(policy_id=policy_id, revision_id=rid,
+                                      effective_from=parse_time("2024-05-01T00:00:00Z")), RECTOR)
+    clock.set("2024-06-01T09:00:00+00:00")
+    retirement = ledger.handle(cmd.OpenRetirement(policy_id=policy_id, summary="Жаңы саясат менен алмаштырылды"),
+                               AUTHOR).result["revision_id"]
+    ledger.handle(cmd.SubmitRevision(policy_id=policy_id, revision_id=retirement, reviewers=("reviewer1",)), AUTHOR)
+    ledger.handle(cmd.ReviewRevision(policy_id=policy_id, revision_id=retirement, verdict="approve"), REVIEWER)
+    for signer in (QA, RECTOR):
+        ledger.handle(cmd.ApproveRevision(policy_id=policy_id, revision_id=retirement, meaning="approved"), signer)
+    ledger.handle(cmd.PublishRevision(policy_id=policy_id, revision_id=retirement,
+                                      effective_from=parse_time("2024-09-01T00:00:00Z")), RECTOR)
+    return {"campaign": campaign, "renewed": f"{campaign}-v3", "revision": rid, "retirement": retirement}

@@ -144,6 +144,7 @@ class PolicyDocument(Schema):
     sections = fields.List(fields.Nested(Section))
     scheduled = fields.Nested(ScheduledVersion, allow_none=True,
                               metadata={"description": "the next published version, not yet in force"})
+    retired_from = time(allow_none=True)  # when the policy is (or will be) retired
 
 
 class PolicySummary(Schema):
@@ -154,6 +155,8 @@ class PolicySummary(Schema):
     effective_from = time(allow_none=True)
     latest_version = fields.Integer()
     next_review_due = time(allow_none=True)
+    retired_from = time(allow_none=True)  # from then the policy is in force nowhere
+    retired_reason = fields.String(allow_none=True)
 
 
 class PolicyPage(Page):
@@ -221,6 +224,8 @@ class VersionSummary(Schema):
 
 class VersionPage(Page):
     items = fields.List(fields.Nested(VersionSummary))
+    retired_from = time(allow_none=True)  # the policy is retired from then: no version is in force after it
+    retired_reason = fields.String(allow_none=True)
 
 
 class Segment(Schema):

@@ -42,6 +42,28 @@ class NothingInForce(NotFound):
     code = "nothing_in_force"
 
 
+class Retired(NotFound):
+    """The policy was retired before the time asked about: it is in force nowhere then."""
+
+    code = "policy_retired"
+
+
+def _retirement(row: dict[str, Any], as_of: str | None) -> str | None:
+    """Return when the policy is retired, as recorded by `as_of` (None: not retired, or not yet recorded then)."""
+    if as_of is not None and row["retired_recorded_at"] is not None and row["retired_recorded_at"] > as_of:
+        return None
+    retired: str | None = row["retired_from"]
+    return retired
+
+
+def _retired_at(row: dict[str, Any], pid: str, at: str, as_of: str | None) -> None:
+    retired = _retirement(row, as_of)
+    if retired is not None and at >= retired:
+        raise Retired(f"policy {pid!r} was retired from {retired} ({row['retired_reason']}); nothing of it is in "
+                      f"force at {at}; ask with ?at= a time before then, or read its versions",
+                      details={"retired_from": retired, "retired_reason": row["retired_reason"]})
+
+
 def document(connection: Connection, pid: str, args: dict[str, Any]) -> tuple[dict, dict, dict | None]:
     """Return the catalogue row, the version a read asks for, and the version scheduled after it."""
     row = policy_row(connection, pid)
@@ -51,9 +73,11 @@ def document(connection: Connection, pid: str, args: dict[str, Any]) -> tuple[di
         if found is None:
             raise NotFound(f"policy {pid!r} has no published version {args['version']}"
                            + (f" recorded by {as_of}" if as_of else ""), field="version")
-        return row, found, None
+        return row, {**found, "retired_from": _retirement(row, as_of)}, None
     at = args.get("at") or now()
-    found = documents.in_force(connection, pid, at, as_of)
+    _retired_at(row, pid, at, as_of)
+    found = {**found, "retired_from": _retirement(row, as_of)} if (found := documents.in_force(connection, pid, at,
+                                                                                               as_of)) else None
     upcoming = documents.scheduled(connection, pid, at, as_of)
     if found is None:
         details = {"scheduled": upcoming} if upcoming else {}
@@ -156,8 +180,9 @@ def in_force_now(pid: str) -> Response:
             row, found, upcoming = document(connection, pid, {"at": clock})
         body = current_app.json.dumps(s.PolicyDocument().dump({**found, "scheduled": upcoming})).encode("utf-8")
         etag = make_etag(row["stream_version"], "document", found["version"], upcoming and upcoming["version"], [])
+        ends = [moment for moment in (upcoming and upcoming["effective_from"], row["retired_from"]) if moment]
         rendered = Rendered(stream_version=row["stream_version"], etag=etag, body=body, token=token,
-                            until=upcoming["effective_from"] if upcoming else None,
+                            until=min(ends) if ends else None,
                             cache_control=common.public(REVALIDATE))
         kept.put(pid, rendered)
     conditional(rendered.etag, common.public(REVALIDATE))
@@ -176,7 +201,8 @@ class Versions(MethodView):
             row = policy_row(connection, pid)
             rows = documents.page(connection, pid, args.get("cursor"), args["limit"] + 1, args.get("as_of"))
         conditional(make_etag(row["stream_version"], "versions", sorted(args.items())), common.public(REVALIDATE))
-        return page(rows, args["limit"], lambda r: r["version"])
+        return {**page(rows, args["limit"], lambda r: r["version"]), "retired_from": row["retired_from"],
+                "retired_reason": row["retired_reason"]}
 
 
 @blp.route("/<pid>/versions/<int:number>")

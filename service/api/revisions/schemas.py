@@ -1,6 +1,7 @@
 """What the revisions resource parses and answers: drafts, change ops, reviews, signatures, publication, history."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -17,6 +18,7 @@ from service.api.common import (
     Moment,
     NonBlank,
     Page,
+    Parsed,
     RouteAnswer,
     RouteInput,
     Section,
@@ -46,7 +48,20 @@ class RevisionOpen(CommandInput):
 
     summary = Text(required=True, validate=validate.Length(max=2000))
     base_version = count(minimum=0, metadata={"description": "default: the newest published version"})
+    retire = fields.Boolean(load_default=False, metadata={
+        "description": "true: the revision retires the policy (the summary says why); it changes no text, goes "
+                       "through review and the approval rule, and its publication retires the policy from its "
+                       "effective date"})
     reason = reason()
+
+    @post_load
+    def _parsed(self, data: dict[str, Any], **kwargs: Any) -> Parsed[Any]:
+        stated = data.pop("reason", None)
+        if not data.pop("retire"):
+            return Parsed(partial(cmd.OpenRevision, **data), stated)
+        if "base_version" in data:
+            raise ValidationError({"base_version": ["a retirement retires the newest version: not allowed"]})
+        return Parsed(partial(cmd.OpenRetirement, **data), stated)
 
 
 # Which fields each op takes comes from its command dataclass: the rule is written once.
@@ -243,6 +258,7 @@ class RevisionSummary(Schema):
     opened_at = time()
     updated_at = time()
     published_version = fields.Integer(allow_none=True)
+    retire = fields.Boolean(metadata={"description": "the revision retires the policy rather than change its text"})
 
 
 class Revision(RevisionSummary):
@@ -289,3 +305,6 @@ class RevisionHistory(Page):
 class Published(Schema):
     version = fields.Integer()
     effective_from = time()
+    retired = fields.Boolean(load_default=False, metadata={
+        "description": "true: a retirement took effect (version is the last one; nothing is in force from "
+                       "effective_from)"})
