@@ -5,7 +5,7 @@ import contextlib
 import json
 from datetime import UTC
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from events.domain import types as ev
@@ -41,6 +41,7 @@ SECTION = st.fixed_dictionaries({"kind": st.sampled_from(["heading", "paragraph"
                                  "text": TEXT.filter(lambda t: t.strip())})
 
 
+@settings(deadline=None)  # a property of the bytes, not a timing: a loaded machine must not fail it
 @given(st.lists(st.tuples(SECTION, st.lists(SECTION, max_size=3)), max_size=5), TEXT, TEXT)
 def test_a_documents_canonical_form_and_hash_match_the_generic_serialisation(tree, title, language):
     counter = iter(range(10_000))
@@ -56,6 +57,7 @@ def test_a_documents_canonical_form_and_hash_match_the_generic_serialisation(tre
         assert document.sections_json(first) == canonical_json(document.tree(first))
 
 
+@settings(deadline=None)  # a property of the bytes, not a timing: a loaded machine must not fail it
 @given(st.data())
 def test_a_documents_hash_after_any_changes_hashed_between_them_matches_a_fresh_serialisation(data):
     # The document keeps each parent's encoded children between hashes: every change must drop what it changed.
