@@ -15,10 +15,8 @@ from events.domain.policy import Actor
 from events.domain.rules import LANGUAGE, POLICY_ID, ApprovalRule
 
 from .language import detect_language
-from .pdfread import read_pdf
 from .textformat import ImportSummary, ParsedPolicy, parse_policy_text
 from .wordcheck import check_no_word_lost, words
-from .wordread import read_word
 
 MAX_TITLE = 2000
 MAX_IMPORT_BYTES = 20 * 1024 * 1024  # a policy file larger than this is not a policy
@@ -85,10 +83,14 @@ def parse_document(raw: bytes, name: str, limit: int | None = None) -> ParsedPol
     limit = limit or MAX_IMPORT_BYTES
     if len(raw) > limit:
         raise too_large(name, limit)
+    # The readers are imported here: pdfplumber and python-docx take a while to load, which no worker should
+    # pay at boot.
     if suffix == ".docx":
+        from .wordread import read_word
         word = read_word(raw, name)
         parsed, source = word.parsed, word.text
     elif suffix == ".pdf":
+        from .pdfread import read_pdf
         pdf = read_pdf(raw, name)
         parsed, source = pdf.parsed, pdf.text
     else:
