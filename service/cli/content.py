@@ -21,10 +21,8 @@ from events.domain.errors import DomainError
 from projections import documents as versions
 from service import accounts, queries
 from service.bootstrap import services
-from service.content import demo, importing
-from service.content.pdfwrite import controlled_copy_pdf
+from service.content import controlled, demo, importing
 from service.content.textformat import render_md, render_txt
-from service.content.wordwrite import controlled_copy_docx
 
 PROGRESS_THRESHOLD = 200  # sections; below this an import is over before a bar would draw
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -173,7 +171,7 @@ def export_command(policy_id: str, version: int | None, at: str | None, as_of: s
     elif output in ("md", "txt"):
         content = (render_md if output == "md" else render_txt)(document).encode()
     else:
-        content = (controlled_copy_pdf if output == "pdf" else controlled_copy_docx)(document, stamp)
+        content = controlled.controlled_copy(output, document, stamp)
     if target is None:
         click.echo(content.decode(), nl=False)
         return

@@ -3,9 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .pdfwrite import controlled_copy_pdf
-from .wordwrite import controlled_copy_docx
-
 CONTENT_TYPES = {
     "pdf": "application/pdf",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -14,8 +11,12 @@ CONTENT_TYPES = {
 
 def controlled_copy(kind: str, document: dict[str, Any], stamp: dict[str, Any]) -> bytes:
     """Return a controlled copy of a version's document as `kind` (pdf or docx), with its block of details."""
-    writer = controlled_copy_pdf if kind == "pdf" else controlled_copy_docx
-    return writer(document, stamp)
+    # Imported here: WeasyPrint and python-docx take seconds to load, which no worker should pay at boot.
+    if kind == "pdf":
+        from .pdfwrite import controlled_copy_pdf
+        return controlled_copy_pdf(document, stamp)
+    from .wordwrite import controlled_copy_docx
+    return controlled_copy_docx(document, stamp)
 
 
 def file_name(policy_id: str, version: int, kind: str) -> str:

@@ -26,10 +26,8 @@ from events.domain.rules import (
 )
 
 from .language import detect_language
-from .pdfread import read_pdf
 from .textformat import ImportSummary, ParsedPolicy, parse_policy_text
 from .wordcheck import check_no_word_lost, words
-from .wordread import read_word
 
 DEFAULT_REVIEW_INTERVAL_DAYS = 365
 # A file larger than this cannot become a policy: a document holds at most MAX_DOCUMENT_TEXT characters,
@@ -111,10 +109,14 @@ def parse_document(raw: bytes, name: str, limit: int | None = None) -> ParsedPol
     limit = limit or MAX_FILE_BYTES
     if len(raw) > limit:
         raise too_large(name, limit)
+    # The readers are imported here: pdfplumber and python-docx take a while to load, which no worker should
+    # pay at boot.
     if suffix == ".docx":
+        from .wordread import read_word
         word = read_word(raw, name)
         parsed, source = word.parsed, word.text
     elif suffix == ".pdf":
+        from .pdfread import read_pdf
         pdf = read_pdf(raw, name)
         parsed, source = pdf.parsed, pdf.text
     else:
