@@ -19,11 +19,13 @@ from .text import Query
 _CONFIGS = ("simple", "russian", "english", "german", "arabic", "french", "turkish")
 TIER = 1_000_000_000  # a position in the ranked list: its tier times this, plus its place in the tier
 
-# Each policy's version in force at :at and its newest version: one short descent of an index per policy.
-_POLICIES = """SELECT p.policy_id,
+# Each policy's version in force at :at and its newest version. The newest is in force from its effective
+# date on (a version never takes effect before the one it follows); only a policy whose newest version is
+# still to come needs a look at the versions before it.
+_POLICIES = """SELECT p.policy_id, p.newest_version AS newest,
+    CASE WHEN p.newest_effective_from <= :at THEN p.newest_version ELSE
     (SELECT v.version FROM search_versions v WHERE v.policy_id = p.policy_id AND v.effective_from <= :at
-     ORDER BY v.effective_from DESC, v.version DESC LIMIT 1) AS in_force,
-    (SELECT max(v.version) FROM search_versions v WHERE v.policy_id = p.policy_id) AS newest
+     ORDER BY v.effective_from DESC, v.version DESC LIMIT 1) END AS in_force
     FROM search_policies p"""
 _HELD = ("CASE WHEN p.in_force IS NOT NULL AND s.first_version <= p.in_force "
          "AND (s.last_version IS NULL OR s.last_version >= p.in_force) THEN 1 ELSE 0 END")

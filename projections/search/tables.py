@@ -10,11 +10,14 @@ from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 
 from events.store.tables import metadata
 
-# Each policy's language, as created: what its sections are stemmed as.
+# Each policy's language, as created (what its sections are stemmed as), and its newest version: the version
+# in force at any time from that one's effective date on, without a look at the versions before it.
 search_policies = Table(
     "search_policies", metadata,
     Column("policy_id", String(200), primary_key=True),
     Column("language", String(35), nullable=False),
+    Column("newest_version", Integer),
+    Column("newest_effective_from", String(27)),
 )
 
 # Every published version: its title and effective date, what the version in force at a time is read from.

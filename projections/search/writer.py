@@ -31,6 +31,8 @@ _FOLDED = frozenset({"PolicyCreated", "RevisionOpened", "RevisionPublished", "Re
 _INSERT_POLICY = Prepared(insert(search_policies))
 _INSERT_VERSION = Prepared(insert(search_versions))
 _INSERT_SECTION = Prepared(insert(search_sections))
+_NEWEST = Prepared(update(search_policies).where(search_policies.c.policy_id == bindparam("key"))
+                   .values(newest_version=bindparam("new_version"), newest_effective_from=bindparam("new_effective")))
 _CLOSE = Prepared(update(search_sections)
                   .where(and_(search_sections.c.policy_id == bindparam("key_policy"),
                               search_sections.c.section_id == bindparam("key_section"),
@@ -78,7 +80,8 @@ def _from_log(connection: Connection, stored: StoredEvent) -> _Policy | None:
 
 @dataclass
 class _Writes:
-    policies: list[dict[str, Any]] = field(default_factory=list)
+    policies: dict[str, dict[str, Any]] = field(default_factory=dict)  # created in this batch
+    newest: dict[str, tuple[int, str]] = field(default_factory=dict)  # each other policy's newest version
     versions: list[dict[str, Any]] = field(default_factory=list)
     closed: list[dict[str, Any]] = field(default_factory=list)
     sections: list[dict[str, Any]] = field(default_factory=list)
@@ -96,6 +99,10 @@ def _published(writes: _Writes, policy: _Policy, stored: StoredEvent, before: Do
     policy_id = policy_of(stored.stream)
     writes.versions.append({"policy_id": policy_id, "version": event.version, "title": after.title,
                             "effective_from": event.effective_from})
+    if policy_id in writes.policies:
+        writes.policies[policy_id].update(newest_version=event.version, newest_effective_from=event.effective_from)
+    else:
+        writes.newest[policy_id] = (event.version, event.effective_from)
     for section_id, section in before.sections.items():
         kept = after.sections.get(section_id)
         if kept is None or _state(kept) != _state(section):
@@ -129,7 +136,8 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
         event = stored.event
         if isinstance(event, ev.PolicyCreated):
             kept[policy_id] = _Policy(event.language, 0, Document.empty(event.title))
-            writes.policies.append({"policy_id": policy_id, "language": event.language})
+            writes.policies[policy_id] = {"policy_id": policy_id, "language": event.language,
+                                          "newest_version": None, "newest_effective_from": None}
             continue
         policy = kept.get(policy_id)
         if policy is None:
@@ -145,7 +153,9 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
             _published(writes, policy, stored, *published)
     while len(kept) > MEMO_POLICIES:
         kept.popitem(last=False)
-    _INSERT_POLICY.execute_many(connection, writes.policies)
+    _INSERT_POLICY.execute_many(connection, list(writes.policies.values()))
+    _NEWEST.execute_many(connection, [{"key": pid, "new_version": version, "new_effective": effective}
+                                      for pid, (version, effective) in writes.newest.items()])
     _INSERT_VERSION.execute_many(connection, writes.versions)
     _CLOSE.execute_many(connection, writes.closed)
     _INSERT_SECTION.execute_many(connection, writes.sections)

@@ -25,7 +25,8 @@ def test_a_tiny_run_reports_every_figure_with_its_bar_and_the_settings_it_ran_wi
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(output.read_text(encoding="utf-8"))
     groups = " ".join(f["group"] for f in results["figures"])
-    for expected in ("appends", "replay", "rebuild", "verify", "point-in-time", "HTTP", "documents"):
+    for expected in ("appends", "replay", "rebuild", "verify", "point-in-time", "HTTP", "documents", "search",
+                     "word diff", "-section document"):
         assert expected in groups
     for figure in results["figures"]:
         assert set(figure) >= {"group", "name", "unit", "ours", "baseline", "ratio", "bar", "result", "passed"}

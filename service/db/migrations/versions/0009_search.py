@@ -53,6 +53,8 @@ def upgrade() -> None:
         "search_policies",
         sa.Column("policy_id", sa.String(length=200), nullable=False),
         sa.Column("language", sa.String(length=35), nullable=False),
+        sa.Column("newest_version", sa.Integer(), nullable=True),
+        sa.Column("newest_effective_from", sa.String(length=27), nullable=True),
         sa.PrimaryKeyConstraint("policy_id"),
     )
     op.create_table(
