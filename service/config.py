@@ -24,6 +24,15 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "INSTITUTION": ("Ош мамлекеттик университети", str),
     "SESSION_KEY_FILE": (None, str),
     "SECURE_COOKIES": (False, _flag),
+    # Notifications (policy-ledger worker): mail over SMTP, reminders, webhooks.
+    "SMTP_HOST": (None, str),
+    "SMTP_PORT": (None, int),
+    "SMTP_TLS": ("none", str),
+    "SMTP_USER": (None, str),
+    "SMTP_PASSWORD": (None, str),
+    "MAIL_FROM": ("policy-ledger@localhost", str),
+    "REVIEW_REMINDER_DAYS": (30, int),
+    "WEBHOOK_ALLOWED_HOSTS": ("", str),
 }
 
 

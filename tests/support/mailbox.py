@@ -1,0 +1,65 @@
+"""A real SMTP server for tests (aiosmtpd on a free loopback port) that keeps every message it takes."""
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    """Return a loopback TCP port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Mailbox:
+    """What the server took, in order; `before_accept` may refuse or hold a message (return an SMTP reply)."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.lock = threading.Lock()
+        self.before_accept: Callable[[EmailMessage], str | None] | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802  (aiosmtpd's hook)
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        if self.before_accept is not None:
+            answer = self.before_accept(message)
+            if answer is not None:
+                return answer
+        with self.lock:
+            self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def taken(self) -> list[EmailMessage]:
+        """Return a copy of the messages taken so far."""
+        with self.lock:
+            return list(self.messages)
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[Mailbox, int]]:
+    """Run an SMTP server on a free loopback port; yield its mailbox and port."""
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+def text_of(message: EmailMessage, subtype: str = "plain") -> str:
+    """Return a message's plain-text (or HTML) part."""
+    part = message.get_body(preferencelist=(subtype,))
+    assert part is not None, f"no text/{subtype} part"
+    return str(part.get_content())
