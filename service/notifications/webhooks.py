@@ -179,7 +179,8 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirects)
 
 
-def post(hook: dict[str, Any], delivery: dict[str, Any], allowed_hosts: tuple[str, ...]) -> Outcome:
+def post(hook: dict[str, Any], delivery: dict[str, Any], allowed_hosts: tuple[str, ...],
+         timeout: float = TIMEOUT) -> Outcome:
     """POST one delivery to its webhook, signed; return the status code or what went wrong."""
     host = urlsplit(hook["url"]).hostname or ""
     try:
@@ -194,9 +195,10 @@ def post(hook: dict[str, Any], delivery: dict[str, Any], allowed_hosts: tuple[st
         "X-Policy-Ledger-Event": delivery["kind"], "X-Policy-Ledger-Delivery": delivery["id"],
         "X-Policy-Ledger-Signature": signature(hook["secret"], body)})
     try:
-        with _opener.open(request, timeout=TIMEOUT) as answer:
+        with _opener.open(request, timeout=timeout) as answer:
             return Outcome(answer.status, None)
     except urllib.error.HTTPError as error:
+        error.close()
         return Outcome(error.code, None)
     except (urllib.error.URLError, OSError, ValueError) as error:
         reason = getattr(error, "reason", error)

@@ -44,13 +44,15 @@ class Worker:
     """One worker process's loop and its steps (each step is also callable alone, as tests do)."""
 
     def __init__(self, engine: Engine, settings: NotifySettings, *, clock: Callable[[], datetime] = utcnow,
-                 lease: timedelta = timedelta(seconds=60), batch: int = 50) -> None:
+                 lease: timedelta = timedelta(seconds=60), batch: int = 50,
+                 webhook_timeout: float = hooks.TIMEOUT) -> None:
         self.engine = engine
         self.store = EventStore(engine, clock=clock)
         self.settings = settings
         self.clock = clock
         self.lease = lease
         self.batch = batch
+        self.webhook_timeout = webhook_timeout
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
 
@@ -230,7 +232,7 @@ class Worker:
                                           .order_by(n.c.position).limit(1)).mappings().first()
             if head is None or head["next_attempt_at"] > format_time(self.clock()):
                 break  # nothing, or the oldest waits for its retry: later ones wait behind it (log order)
-            outcome = hooks.post(hook, dict(head), self.settings.webhook_allowed_hosts)
+            outcome = hooks.post(hook, dict(head), self.settings.webhook_allowed_hosts, self.webhook_timeout)
             hook = self._record(hook, dict(head), outcome)
             if not outcome.ok:
                 break
