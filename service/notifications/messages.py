@@ -15,6 +15,7 @@ from babel.dates import format_date
 from events.domain.canonical import parse_time
 
 LANGUAGES = ("ky", "ru", "en")
+DATE_LOCALE = {"en": "en_GB", "ru": "ru", "ky": "ky"}  # as the pages write dates: 1 September 2021
 
 # kind -> language -> (subject, body); the body's paragraphs are separated by blank lines, the last is the link.
 TEXTS: dict[str, dict[str, tuple[str, str]]] = {
@@ -121,7 +122,7 @@ def human_date(moment: str | None, language: str, timezone: str) -> str:
     if not moment:
         return ""
     local: datetime = parse_time(moment).astimezone(ZoneInfo(timezone))
-    return format_date(local.date(), format="long", locale=language)
+    return format_date(local.date(), format="long", locale=DATE_LOCALE.get(language, "en_GB"))
 
 
 def render(kind: str, language: str | None, **values: object) -> Message:
