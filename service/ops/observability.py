@@ -28,6 +28,7 @@ from events.store.signals import appended
 from events.store.tables import events as events_table
 from projections.catalog import policies
 from service.bootstrap import services
+from service.notifications import metrics as notification_metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
@@ -174,6 +175,7 @@ def scrape() -> Response:
     """Expose the metrics of every worker in the Prometheus text format."""
     try:
         _refresh_log_gauges(services().engine)
+        notification_metrics.refresh(services().engine)
     except Exception as error:  # noqa: BLE001  the request and chain metrics are still worth serving without the database
         log.warning("log gauges not refreshed: %s", type(error).__name__)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

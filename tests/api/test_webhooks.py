@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 
 import pytest
@@ -191,3 +192,29 @@ def test_a_removed_webhook_gets_nothing_more_and_its_attempts_stay_readable(app,
         assert len(receiver.taken()) == 2
     assert client.get(f"{HOOKS}/{hook['id']}/deliveries", headers=bearer(tokens["admin"])).status_code == 404
     assert client.delete(f"{HOOKS}/{hook['id']}", headers=bearer(tokens["admin"])).status_code == 404
+
+
+def metric(client, name: str) -> float:
+    found = re.search(rf"^{re.escape(name)} (\S+)$", client.get("/metrics").get_data(as_text=True), re.M)
+    assert found, name
+    return float(found.group(1))
+
+
+def test_metrics_show_deliveries_sent_failed_and_pending_and_the_workers_lag_behind_the_log(
+        app, client, tokens, clock):
+    with webhook_receiver() as receiver:
+        receiver.answer = lambda n: 500 if n == 3 else 200
+        register(client, tokens, receiver.url)
+        build_published(client, tokens, clock)
+        events = len(log_events(app, 0))
+        assert metric(client, "policy_ledger_notification_lag_events") == events
+        worker(app, clock).round()
+        assert metric(client, "policy_ledger_notification_lag_events") == 0
+        sent = 'policy_ledger_notifications{channel="webhook",status="sent"}'
+        pending = 'policy_ledger_notifications{channel="webhook",status="pending"}'
+        assert metric(client, sent) == 2 and metric(client, pending) == events - 2  # the third waits to retry
+        clock.advance(minutes=1)
+        worker(app, clock).round()
+    assert metric(client, sent) == events and metric(client, pending) == 0
+    assert metric(client, 'policy_ledger_notifications{channel="mail",status="failed"}') == 0
+    assert metric(client, "policy_ledger_webhooks_disabled") == 0
