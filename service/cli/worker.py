@@ -17,15 +17,18 @@ from service.notifications.worker import Worker
               help="seconds to wait when nothing is due")
 @click.option("--lease", "lease_seconds", default=60, type=click.IntRange(1, 3600), show_default=True,
               help="seconds a claim is held before another worker may take it over")
+@click.option("--batch", default=50, type=click.IntRange(1, 1000), show_default=True,
+              help="e-mails (or webhooks) one claim takes")
 @click.option("--once", is_flag=True, help="do one round and exit (for cron or a check)")
 @with_appcontext
-def worker_command(poll: float, lease_seconds: int, once: bool) -> None:
+def worker_command(poll: float, lease_seconds: int, batch: int, once: bool) -> None:
     """Send mail and webhook deliveries, check reviews due; runs until SIGTERM."""
     try:
         settings = NotifySettings.from_config(current_app.config)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    worker = Worker(services().engine, settings, clock=services().store.clock, lease=timedelta(seconds=lease_seconds))
+    worker = Worker(services().engine, settings, clock=services().store.clock, lease=timedelta(seconds=lease_seconds),
+                    batch=batch)
     if once:
         click.echo(f"done: {worker.round()}")
         return
