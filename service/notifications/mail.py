@@ -21,6 +21,10 @@ class PermanentFailure(Exception):
     """The server refused the message for good (a 5xx answer): trying again would not help."""
 
 
+class TransientFailure(Exception):
+    """The server put the message off (a 4xx answer): try it again later; the connection still serves others."""
+
+
 def build(settings: NotifySettings, row: dict[str, Any]) -> Message:
     """Return the message of an outbox row, with a Message-ID stable across retries (for deduplication).
 
@@ -76,8 +80,10 @@ def send(client: smtplib.SMTP, settings: NotifySettings, row: dict[str, Any]) ->
         codes = [code for code, _ in error.recipients.values()]
         if all(500 <= code < 600 for code in codes):
             raise PermanentFailure(str(error.recipients)) from error
-        raise
+        raise TransientFailure(str(error.recipients)) from error
     except smtplib.SMTPResponseException as error:
         if 500 <= error.smtp_code < 600:
             raise PermanentFailure(f"{error.smtp_code} {error.smtp_error!r}") from error
+        if 400 <= error.smtp_code < 500:
+            raise TransientFailure(f"{error.smtp_code} {error.smtp_error!r}") from error
         raise

@@ -62,6 +62,10 @@ def cursor_position(connection: Connection) -> int:
 
 def expand(engine: Engine, store: EventStore, settings: NotifySettings, now: datetime, limit: int = 500) -> int:
     """Queue the messages and deliveries of up to `limit` events after the cursor; return how many events."""
+    with engine.connect() as connection:  # a plain read first: an idle worker takes no write lock
+        head = store.head(connection)[0]
+        if head <= cursor_position(connection):
+            return 0
     with worker_transaction(engine) as connection:
         locked = connection.execute(select(notification_cursor.c.position)
                                     .where(notification_cursor.c.name == CURSOR)

@@ -45,7 +45,7 @@ class Worker:
 
     def __init__(self, engine: Engine, settings: NotifySettings, *, clock: Callable[[], datetime] = utcnow,
                  lease: timedelta = timedelta(seconds=60), batch: int = 50,
-                 webhook_timeout: float = hooks.TIMEOUT) -> None:
+                 webhook_timeout: float = hooks.TIMEOUT, reminders_every: timedelta = timedelta(minutes=1)) -> None:
         self.engine = engine
         self.store = EventStore(engine, clock=clock)
         self.settings = settings
@@ -53,6 +53,9 @@ class Worker:
         self.lease = lease
         self.batch = batch
         self.webhook_timeout = webhook_timeout
+        self.reminders_every = reminders_every
+        self.reminded_at: datetime | None = None
+        self.warned: set[str] = set()
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
 
@@ -61,10 +64,16 @@ class Worker:
     def run(self, poll: float = 2.0) -> None:
         """Work until stop() (or SIGTERM, when installed): each round reads the log, then sends what is due."""
         while not self.stopping.is_set():
-            if self.engine.dialect.name == "sqlite" and not self.hold_single():
-                self.stopping.wait(poll)
+            try:
+                if self.engine.dialect.name == "sqlite" and not self.hold_single():
+                    self._once("single", "another worker holds this SQLite database; waiting for it to stop")
+                    self.stopping.wait(poll)
+                    continue
+                busy = self.round()
+            except Exception:  # the database away for a moment must not end the worker
+                log.exception("worker round failed; trying again")
+                self.stopping.wait(poll * 5)
                 continue
-            busy = self.round()
             if not busy:
                 self.stopping.wait(poll)
         if self.engine.dialect.name == "sqlite":
@@ -78,13 +87,21 @@ class Worker:
             done += expanded
             if expanded < 500:
                 break
-        if not self.stopping.is_set():
-            done += reminders.queue_reminders(self.engine, self.settings, self.clock())
+        now = self.clock()
+        if not self.stopping.is_set() and (self.reminded_at is None or not
+                                           self.reminded_at <= now < self.reminded_at + self.reminders_every):
+            done += reminders.queue_reminders(self.engine, self.settings, now)
+            self.reminded_at = now
         if not self.stopping.is_set():
             done += self.send_mail()
         if not self.stopping.is_set():
             done += self.deliver_webhooks()
         return done
+
+    def _once(self, key: str, message: str) -> None:
+        if key not in self.warned:
+            self.warned.add(key)
+            log.warning(message)
 
     def stop(self, *_: Any) -> None:
         """Ask the loop to stop after the item in hand."""
@@ -142,6 +159,9 @@ class Worker:
 
     def send_mail(self) -> int:
         """Send the e-mails due now, each marked sent as soon as the server has taken it; return how many."""
+        if not self.settings.smtp_host:
+            self._once("smtp", "POLICY_LEDGER_SMTP_HOST is not set: e-mails stay queued until it is")
+            return 0
         claimed = self.claim_mail()
         if not claimed:
             return 0
@@ -154,8 +174,8 @@ class Worker:
                         break
                     try:
                         mail.send(client, self.settings, row)
-                    except mail.PermanentFailure as error:
-                        self._mail_failed(row, str(error), permanent=True)
+                    except (mail.PermanentFailure, mail.TransientFailure) as error:
+                        self._mail_failed(row, str(error), permanent=isinstance(error, mail.PermanentFailure))
                         continue
                     self._mail_sent(row)
                     sent += 1

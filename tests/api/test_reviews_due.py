@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
@@ -66,7 +67,7 @@ def test_moving_the_clock_past_the_reminder_day_and_the_due_date_sends_each_remi
     with smtp_server() as (mailbox, port):
         worker = Worker(app.extensions["policy_ledger"].engine,
                         NotifySettings.from_config({**app.config, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": port}),
-                        clock=clock)
+                        clock=clock, reminders_every=timedelta(0))
         worker.round()
         assert reminders(mailbox) == Counter()
         clock.set("2024-12-11T09:00:00Z")  # 29 days before

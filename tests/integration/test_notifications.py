@@ -9,12 +9,15 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from events.store import EventStore
 from events.store.engine import make_engine
+from projections.rebuild import rebuild
 from service.content.demo import PEOPLE, load_demo
 from service.notifications.outbox import expand
 from service.notifications.settings import NotifySettings
 from service.notifications.tables import notifications
 from service.notifications.worker import Worker
+from tests.support import FakeClock
 from tests.support.apps import running_app
 from tests.support.mailbox import DEMO_MESSAGES as EXPECTED
 from tests.support.mailbox import smtp_server, text_of
@@ -99,3 +102,85 @@ def test_a_restarted_worker_reads_on_from_where_it_stopped_and_queues_nothing_tw
         engine.dispose()
     assert Counter((m["To"].split("@")[0], m["X-Policy-Ledger-Notification"]) for m in taken) == EXPECTED
     assert queued == sum(EXPECTED.values())
+
+
+def test_a_rebuild_of_the_read_models_sends_nothing_again(database_url, demo):
+    engine = make_engine(database_url)
+    try:
+        with smtp_server() as (mailbox, port):
+            Worker(engine, settings(port)).round()
+            rebuild(EventStore(engine))
+            assert Worker(engine, settings(port)).round() == 0
+            assert len(mailbox.taken()) == sum(EXPECTED.values())
+    finally:
+        engine.dispose()
+
+
+def test_without_a_mail_server_set_the_messages_wait_queued_and_go_once_it_is(database_url, demo):
+    engine = make_engine(database_url)
+    try:
+        Worker(engine, NotifySettings(base_url=BASE)).round()
+        with engine.connect() as connection:
+            pending = connection.execute(select(func.count()).select_from(notifications)
+                                         .where(notifications.c.status == "pending")).scalar_one()
+        assert pending == sum(EXPECTED.values())
+        with smtp_server() as (mailbox, port):
+            Worker(engine, settings(port)).round()
+            assert len(mailbox.taken()) == pending
+    finally:
+        engine.dispose()
+
+
+def test_a_mail_server_that_refuses_for_a_while_gets_every_message_later_once(database_url, demo):
+    engine = make_engine(database_url)
+    try:
+        with smtp_server() as (mailbox, port):
+            refused = []
+
+            def busy_at_first(message) -> str | None:
+                if len(refused) < 3:
+                    refused.append(message["Message-ID"])
+                    return "451 4.3.2 busy, try later"
+                return None
+
+            mailbox.before_accept = busy_at_first
+            clock = FakeClock(datetime.now(UTC))
+            worker = Worker(engine, settings(port), clock=clock)
+            worker.round()
+            assert len(mailbox.taken()) == sum(EXPECTED.values()) - 3  # the three put off wait; the rest go
+            clock.advance(minutes=5)
+            worker.round()
+            taken = mailbox.taken()
+    finally:
+        engine.dispose()
+    assert len(taken) == sum(EXPECTED.values()) and len({m["Message-ID"] for m in taken}) == len(taken)
+    assert set(refused) <= {m["Message-ID"] for m in taken}
+
+
+def test_the_worker_command_refuses_a_bad_tls_setting_in_one_line(database_url):
+    with running_app(database_url, SMTP_TLS="tls1.0") as app:
+        result = app.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code != 0 and "SMTP_TLS must be one of none, starttls, ssl" in result.output
+
+
+def test_a_mail_server_that_is_down_is_tried_again_later_and_then_gets_everything(database_url, demo):
+    engine = make_engine(database_url)
+    clock = FakeClock(datetime.now(UTC))
+    try:
+        with smtp_server() as (mailbox, port):
+            pass  # now nothing listens on that port
+        Worker(engine, settings(port), clock=clock).round()
+        with engine.connect() as connection:
+            tried = connection.execute(select(notifications.c.attempts, notifications.c.status,
+                                              notifications.c.last_error)).all()
+        assert {(attempts, status) for attempts, status, _ in tried} == {(1, "pending")}
+        assert all("Connection" in error or "refused" in error for _, _, error in tried)
+        with smtp_server() as (mailbox, port):
+            Worker(engine, settings(port), clock=clock).round()
+            assert mailbox.taken() == [], "not before the retry is due"
+            clock.advance(seconds=11)
+            Worker(engine, settings(port), clock=clock).round()
+            assert Counter((m["To"].split("@")[0], m["X-Policy-Ledger-Notification"]) for m in mailbox.taken()) \
+                == EXPECTED
+    finally:
+        engine.dispose()
