@@ -64,7 +64,10 @@ def addresses_of(host: str) -> list[Address]:
 
 def check_url(url: str, allowed_hosts: tuple[str, ...]) -> str:
     """Return the URL if a webhook may target it; refuse it (naming the field `url`) if not."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unclosed [IPv6] bracket
+        raise InvalidInput("url is not a URL", field="url") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("url must be an http or https URL with a host", field="url")
     if parts.username or parts.password:
@@ -76,7 +79,7 @@ def check_url(url: str, allowed_hosts: tuple[str, ...]) -> str:
     host = parts.hostname
     try:
         found = addresses_of(host)
-    except (OSError, UnicodeError):
+    except (OSError, UnicodeError, ValueError):
         raise InvalidInput(f"url's host {host!r} does not resolve", field="url") from None
     refused = [str(a) for a in found if not allowed(a, host, allowed_hosts)]
     if refused:
@@ -185,7 +188,7 @@ def post(hook: dict[str, Any], delivery: dict[str, Any], allowed_hosts: tuple[st
     host = urlsplit(hook["url"]).hostname or ""
     try:
         refused = [str(a) for a in addresses_of(host) if not allowed(a, host, allowed_hosts)]
-    except (OSError, UnicodeError) as error:
+    except (OSError, UnicodeError, ValueError) as error:
         return Outcome(None, f"host does not resolve: {error}")
     if refused:
         return Outcome(None, f"host resolves to a private address ({', '.join(refused)})")

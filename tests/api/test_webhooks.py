@@ -62,6 +62,9 @@ def check_signed(received, secret: str) -> dict:
     ("http://169.254.169.254/latest/meta-data", "private"),
     ("http://[::1]:8080/hook", "private"),
     ("http://localhost/hook", "private"),
+    ("http://[::1/hook", "not a URL"),
+    ("http://user:secret@hooks.example.org/x", "user name or password"),
+    ("http://0.0.0.0/hook", "private"),
 ])
 def test_a_webhook_url_that_is_not_http_or_reaches_a_private_address_is_refused_naming_the_url(
         app, client, tokens, url, why):
@@ -97,6 +100,7 @@ def test_the_receiver_gets_every_event_once_in_log_order_signed_with_the_secret_
         assert len(hook["secret"]) == 64
         listed = ok(client.get(HOOKS, headers=bearer(tokens["admin"])))["items"]
         assert [h["id"] for h in listed] == [hook["id"]] and "secret" not in listed[0] and listed[0]["active"]
+        assert listed[0]["description"] == "сапат бөлүмү" and listed[0]["created_by"] == "quality-office"
         start = head(app)
         build_published(client, tokens, clock)
         worker(app, clock).round()
