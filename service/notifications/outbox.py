@@ -83,7 +83,7 @@ def expand(engine: Engine, store: EventStore, settings: NotifySettings, now: dat
         if not events:
             return 0
         hooks = [dict(row) for row in connection.execute(
-            select(webhooks).where(webhooks.c.removed.is_(False))).mappings()]
+            select(webhooks).where(webhooks.c.active.is_(True), webhooks.c.removed.is_(False))).mappings()]
         stamp = format_time(now)
         rows: list[dict[str, Any]] = []
         for stored in events:

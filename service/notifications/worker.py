@@ -172,6 +172,8 @@ class Worker:
                     if self.stopping.is_set():
                         self._release(claimed[index:])
                         break
+                    if not self._still_mine(notifications, row["id"], notifications.c.status == "pending"):
+                        continue  # its lease ran out while earlier ones went, and another worker took it
                     try:
                         mail.send(client, self.settings, row)
                     except (mail.PermanentFailure, mail.TransientFailure) as error:
@@ -188,6 +190,13 @@ class Worker:
             for found in left:
                 self._mail_failed(dict(found), f"{type(error).__name__}: {error}", permanent=False)
         return sent
+
+    def _still_mine(self, table: Any, key: str, *more: Any) -> bool:
+        """Renew this worker's lease on a row just before acting on it; False when it is no longer ours."""
+        with worker_transaction(self.engine) as connection:
+            return bool(connection.execute(
+                update(table).where(table.c.id == key, table.c.lease_owner == self.name, *more)
+                .values(lease_until=format_time(self.clock() + self.lease))).rowcount)
 
     def _mail_sent(self, row: dict[str, Any]) -> None:
         with worker_transaction(self.engine) as connection:
@@ -244,7 +253,7 @@ class Worker:
         n = notifications
         delivered = 0
         for _ in range(self.batch):
-            if self.stopping.is_set():
+            if self.stopping.is_set() or not self._still_mine(webhooks, hook["id"]):
                 break
             with worker_transaction(self.engine) as connection:
                 head = connection.execute(select(n).where(n.c.channel == "webhook", n.c.recipient == hook["id"],
@@ -280,6 +289,9 @@ class Worker:
                 changes = {"failing_since": since}
                 if now - parse_time(since) >= WEBHOOK_GIVE_UP:
                     changes.update(active=False, disabled_at=format_time(now))
+                    connection.execute(update(notifications).where(
+                        notifications.c.channel == "webhook", notifications.c.recipient == hook["id"],
+                        notifications.c.status == "pending").values(status="failed", last_error="webhook turned off"))
                     log.warning("webhook %s turned off: failing since %s", hook["id"], since)
             connection.execute(update(webhooks).where(webhooks.c.id == hook["id"]).values(**changes))
         return {**hook, **changes}

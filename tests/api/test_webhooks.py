@@ -182,6 +182,9 @@ def test_a_webhook_failing_for_a_day_is_turned_off_and_shown_so(app, client, tok
         assert len(receiver.taken()) == tried, "nothing is sent to a webhook turned off"
     shown = ok(client.get(HOOKS, headers=bearer(tokens["admin"])))["items"][0]
     assert shown["active"] is False and shown["disabled_at"] and shown["failing_since"]
+    assert metric(client, "policy_ledger_webhooks_disabled") == 1
+    assert metric(client, 'policy_ledger_notifications{channel="webhook",status="failed"}') == 1
+    assert metric(client, 'policy_ledger_notifications{channel="webhook",status="pending"}') == 0
     assert 20 <= tried <= 27  # hourly at most, for a day
 
 

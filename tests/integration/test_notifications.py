@@ -13,7 +13,9 @@ from events.store import EventStore
 from events.store.engine import make_engine
 from projections.rebuild import rebuild
 from service.content.demo import PEOPLE, load_demo
+from service.notifications import mail
 from service.notifications.outbox import expand
+from service.notifications.reminders import queue_reminders
 from service.notifications.settings import NotifySettings
 from service.notifications.tables import notifications
 from service.notifications.worker import Worker
@@ -184,3 +186,27 @@ def test_a_mail_server_that_is_down_is_tried_again_later_and_then_gets_everythin
                 == EXPECTED
     finally:
         engine.dispose()
+
+
+def test_a_claim_whose_lease_ran_out_passes_to_another_worker_and_the_first_sends_none_of_it(database_url, demo):
+    engine = make_engine(database_url)
+    clock = FakeClock(datetime.now(UTC))
+    try:
+        with smtp_server() as (mailbox, port):
+            stalled = Worker(engine, settings(port), clock=clock)
+            expand(engine, stalled.store, stalled.settings, clock())
+            queue_reminders(engine, stalled.settings, clock())
+            claimed = stalled.claim_mail()
+            assert len(claimed) == sum(EXPECTED.values())
+            other = Worker(engine, settings(port), clock=clock)
+            assert other.send_mail() == 0, "a live claim is left alone"
+            clock.advance(seconds=61)
+            assert other.send_mail() == len(claimed)
+            with mail.connection(stalled.settings) as client:  # the stalled worker wakes and would go on
+                for row in claimed:
+                    if stalled._still_mine(notifications, row["id"], notifications.c.status == "pending"):
+                        mail.send(client, stalled.settings, row)
+            taken = mailbox.taken()
+    finally:
+        engine.dispose()
+    assert len(taken) == len(claimed) and len({m["Message-ID"] for m in taken}) == len(taken)
