@@ -1,6 +1,7 @@
 """E-mail over SMTP with the standard library: one connection per batch, plain text with an HTML alternative."""
 from __future__ import annotations
 
+import base64
 import smtplib
 import ssl
 from collections.abc import Iterator
@@ -63,13 +64,25 @@ def connection(settings: NotifySettings) -> Iterator[smtplib.SMTP]:
         if settings.smtp_tls == "starttls":
             client.starttls(context=ssl.create_default_context())
         if settings.smtp_user:
-            client.login(settings.smtp_user, settings.smtp_password or "")
+            log_in(client, settings.smtp_user, settings.smtp_password or "")
         yield client
     finally:
         try:
             client.quit()
         except (smtplib.SMTPException, OSError):
             client.close()
+
+
+def log_in(client: smtplib.SMTP, user: str, password: str) -> None:
+    """Log in; a user name or password beyond ASCII (which smtplib cannot send) goes as AUTH PLAIN in UTF-8."""
+    if user.isascii() and password.isascii():
+        client.login(user, password)
+        return
+    client.ehlo_or_helo_if_needed()
+    token = base64.b64encode(f"\0{user}\0{password}".encode()).decode("ascii")
+    code, answer = client.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, answer)
 
 
 def send(client: smtplib.SMTP, settings: NotifySettings, row: dict[str, Any]) -> None:

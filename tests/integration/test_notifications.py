@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -22,7 +22,7 @@ from service.notifications.worker import Worker
 from tests.support import FakeClock
 from tests.support.apps import running_app
 from tests.support.mailbox import DEMO_MESSAGES as EXPECTED
-from tests.support.mailbox import smtp_server, text_of
+from tests.support.mailbox import certificate, smtp_server, text_of
 from tests.support.pages import sign_in
 
 BASE = "https://ledger.oshsu.example"
@@ -210,3 +210,22 @@ def test_a_claim_whose_lease_ran_out_passes_to_another_worker_and_the_first_send
     finally:
         engine.dispose()
     assert len(taken) == len(claimed) and len({m["Message-ID"] for m in taken}) == len(taken)
+
+
+@pytest.mark.parametrize("tls", ["starttls", "ssl"])
+def test_mail_goes_over_starttls_or_tls_with_a_login_when_the_settings_say_so(database_url, demo, tls, tmp_path,
+                                                                               monkeypatch):
+    cert = certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert[0]))  # the test server's certificate, trusted as a CA
+    engine = make_engine(database_url)
+    try:
+        with smtp_server(tls, cert, login=("ledger", "пароль-ү")) as (mailbox, port):
+            wrong = settings(port, smtp_tls=tls, smtp_user="ledger", smtp_password="wrong")
+            Worker(engine, wrong).round()
+            assert mailbox.taken() == []
+            good = settings(port, smtp_tls=tls, smtp_user="ledger", smtp_password="пароль-ү")
+            Worker(engine, good, clock=FakeClock(datetime.now(UTC) + timedelta(minutes=1))).round()
+            taken = mailbox.taken()
+    finally:
+        engine.dispose()
+    assert Counter((m["To"].split("@")[0], m["X-Policy-Ledger-Notification"]) for m in taken) == EXPECTED
