@@ -27,6 +27,15 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SECURE_COOKIES": (False, _flag),
     "METRICS": ("local", str),  # who may read /metrics: local (loopback only), token (admin, auditor), open, off
     "SIGNING_REQUIRES_PASSWORD": (True, _flag),  # a signature asks for the signer's password again
+    # Notifications (policy-ledger worker): mail over SMTP, reminders, webhooks.
+    "SMTP_HOST": (None, str),
+    "SMTP_PORT": (None, int),
+    "SMTP_TLS": ("none", str),
+    "SMTP_USER": (None, str),
+    "SMTP_PASSWORD": (None, str),
+    "MAIL_FROM": ("policy-ledger@localhost", str),
+    "REVIEW_REMINDER_DAYS": (30, int),
+    "WEBHOOK_ALLOWED_HOSTS": ("", str),
 }
 
 

@@ -16,7 +16,7 @@ class _Api(Api):
 
 def init_app(app: Flask) -> Api:
     """Attach the API and register every resource's blueprint."""
-    from . import audit, campaigns, delegations, governance, ledger, policies, revisions, search
+    from . import audit, campaigns, delegations, governance, ledger, notifications, policies, revisions, search
     app.config.update(
         API_TITLE="Policy Ledger", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1", OPENAPI_JSON_PATH="openapi.json",
@@ -24,7 +24,7 @@ def init_app(app: Flask) -> Api:
         OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
     )
     api = _Api(app, spec_kwargs={"extra_plugins": [HeadersPlugin()]})
-    for module in (policies, revisions, governance, ledger, audit, search, delegations, campaigns):
+    for module in (policies, revisions, governance, ledger, audit, search, delegations, campaigns, notifications):
         api.register_blueprint(module.blp)
     app.add_url_rule("/api/v1/docs/assets/<path:filename>", "swagger_ui_assets", _swagger_ui_asset)
     return api

@@ -18,6 +18,7 @@ from . import content as cli_content
 from . import evidence as cli_evidence
 from . import search as cli_search
 from . import users as cli_users
+from . import worker as cli_worker
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,6 +91,7 @@ def serve_command(host: str, port: int, workers: int | None, config_file: str) -
 def init_app(app: Flask) -> None:
     """Register the commands on the app, so `flask --app wsgi …` has them too."""
     for command in (init_command, cli_users.users_group, rebuild_command, verify_command, serve_command,
+                    cli_worker.worker_command,
                     *cli_content.COMMANDS, *cli_evidence.COMMANDS, *cli_search.COMMANDS):
         app.cli.add_command(command)
 

@@ -36,6 +36,7 @@ def full_metadata() -> MetaData:
     from service import accounts, delegations  # noqa: F401  (the service's own tables)
     from service.evidence import checkpoints  # noqa: F401
     from service.http import idempotency  # noqa: F401
+    from service.notifications import tables  # noqa: F401
     return metadata
 
 

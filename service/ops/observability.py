@@ -35,6 +35,7 @@ from service.evidence.checkpoints import signing_key
 from service.evidence.verification import Verification
 from service.http.problems import refusal
 from service.http.security import require
+from service.notifications import metrics as notification_metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
@@ -203,6 +204,7 @@ def scrape() -> Response:
     _may_scrape()
     try:
         _refresh_log_gauges(services().engine)
+        notification_metrics.refresh(services().engine)
     except Exception as error:  # noqa: BLE001  the request and chain metrics are still worth serving without the database
         log.warning("log gauges not refreshed: %s", type(error).__name__)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

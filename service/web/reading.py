@@ -110,7 +110,9 @@ def catalogue() -> Response:
     etag = _page_etag(0, "catalogue", after, [(r["policy_id"], r["stream_version"]) for r in rows], clock[:10])
     if not_modified(etag):
         return _answer("", etag, REVALIDATE)
-    html = render_template("web/catalogue.html", policies=rows, now=clock,
+    # Reviews falling due within the days the worker starts reminding people are marked too.
+    soon = format_time(parse_time(clock) + timedelta(days=current_app.config.get("REVIEW_REMINDER_DAYS") or 30))
+    html = render_template("web/catalogue.html", policies=rows, now=clock, soon=soon,
                            next_after=rows[-1]["policy_id"] if more and rows else None)
     return _answer(html, etag, REVALIDATE)
 

@@ -25,6 +25,7 @@ from tests.support.servers import COMMAND, Server, add_user, cli, free_port
 DEPLOY = REPO / "deploy"
 GUNICORN_CONF = DEPLOY / "gunicorn.conf.py"
 UNIT = DEPLOY / "policy-ledger.service"
+WORKER_UNIT = DEPLOY / "policy-ledger-worker.service"
 SITE = DEPLOY / "nginx" / "policy-ledger.conf"
 ENV_TEMPLATE = DEPLOY / "policy-ledger.env.example"
 GUIDE = DEPLOY / "OPERATIONS.md"
@@ -101,6 +102,20 @@ def test_the_systemd_unit_passes_systemd_analyze_verify(tmp_path):
     unit.write_text(text.replace("/opt/policy-ledger/venv/bin/policy-ledger", str(COMMAND)))
     done = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
     complaints = [line for line in (done.stdout + done.stderr).splitlines() if UNIT.name in line]
+    assert done.returncode == 0 and not complaints, done.stdout + done.stderr
+
+
+def test_the_worker_unit_runs_the_worker_as_the_service_user_and_passes_systemd_analyze_verify(tmp_path):
+    text = WORKER_UNIT.read_text()
+    assert re.search(r"^ExecStart=/opt/policy-ledger/venv/bin/policy-ledger worker$", text, re.M)
+    assert "EnvironmentFile=/etc/policy-ledger/policy-ledger.env" in text and "KillSignal=SIGTERM" in text
+    assert re.search(r"^User=policy-ledger$", text, re.M) and "NoNewPrivileges=yes" in text
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed here (Debian's systemd package has it)")
+    unit = tmp_path / WORKER_UNIT.name
+    unit.write_text(text.replace("/opt/policy-ledger/venv/bin/policy-ledger", str(COMMAND)))
+    done = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    complaints = [line for line in (done.stdout + done.stderr).splitlines() if WORKER_UNIT.name in line]
     assert done.returncode == 0 and not complaints, done.stdout + done.stderr
 
 
@@ -334,5 +349,5 @@ def test_a_postgresql_backup_made_as_the_guide_says_restores_and_verifies(postgr
 
 def test_the_guide_and_the_deploy_files_name_each_other():
     guide = GUIDE.read_text()
-    for path in (GUNICORN_CONF, UNIT, SITE, ENV_TEMPLATE):
+    for path in (GUNICORN_CONF, UNIT, WORKER_UNIT, SITE, ENV_TEMPLATE):
         assert path.name in guide, path.name
