@@ -1,7 +1,8 @@
 """Who must act on an event, or on a periodic review coming due: the one place that decides it.
 
 Read from the read models as they stand when the worker reads the event: the reviewers the author named, the
-holders of the approval rule's roles (and users a rule names), the revision's author, everyone who has not yet
+signers of the step of its approval route the revision waits on (and of the next step when one is
+completed), the revision's author, everyone who has not yet
 acknowledged a new substantive version, the policy's owner and the people responsible for it. Whoever did the
 thing is not told of it, and each person is named once per event, for the most specific thing they must do.
 """
@@ -18,8 +19,8 @@ from events.domain import types as ev
 from events.domain.rules import ROLES
 from events.domain.streams import policy_of
 from events.store import StoredEvent
-from projections import audit, catalog, revisions
-from service import accounts
+from projections import audit, revisions
+from service import accounts, queries
 from service.accounts import User
 
 # What a message asks of its reader; when one person has several reasons for one event, the first one wins.
@@ -49,6 +50,8 @@ def for_event(connection: Connection, stored: StoredEvent) -> list[Duty]:
             found += _author(connection, event.revision_id, "changes_requested")
         elif _reviews_completed_by(connection, stored, event):
             found += _approvers(connection, stored, event.revision_id)
+    elif isinstance(event, ev.RevisionApproved):
+        found += _next_step_signers(connection, stored, event)
     elif isinstance(event, ev.RevisionRejected):
         found += _author(connection, event.revision_id, "rejected")
     elif isinstance(event, ev.RevisionPublished):
@@ -100,17 +103,42 @@ def _author(connection: Connection, revision_id: str, kind: str) -> list[Duty]:
 
 
 def _approvers(connection: Connection, stored: StoredEvent, revision_id: str) -> list[Duty]:
-    """Holders of the rule's roles and users it names, never the revision's author."""
-    policy = catalog.get(connection, _policy_id(stored))
-    rule: dict[str, Any] = json.loads(policy["approval_rule"]) if policy else {}
-    steps = rule.get("steps", [rule])  # the rule as one step, or (when routes come) every step's signers
-    people: dict[str, User] = {}
-    for step in steps:
-        for role in step.get("roles", []):
-            people.update((u.name, u) for u in accounts.holders(connection, role))
-        people.update((u.name, u) for u in _users(connection, step.get("users", [])))
-    author = (revisions.get(connection, revision_id) or {}).get("author")
-    return [Duty(user=u, kind="signature_needed") for name, u in sorted(people.items()) if name != author]
+    """The signers the revision's route waits on now: the users its waiting step names and the holders of its
+    roles who have not signed that step yet, never the revision's author."""
+    return [Duty(user=u, kind="signature_needed") for u in _waiting_signers(connection, stored, revision_id)]
+
+
+def _next_step_signers(connection: Connection, stored: StoredEvent, event: ev.RevisionApproved) -> list[Duty]:
+    """When a signature completes its step of the route, the signers of the step that waits next."""
+    steps = _route_then(connection, stored, event.revision_id)
+    if steps is None or not 0 <= event.step < len(steps[1]) or steps[1][event.step]["status"] != "done":
+        return []
+    return _approvers(connection, stored, event.revision_id)
+
+
+def _route_then(connection: Connection, stored: StoredEvent,
+                revision_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The revision and its route as they stood just after the event: only the signatures given until then."""
+    detail = queries.revision(connection, _policy_id(stored), revision_id)
+    if detail is None:
+        return None
+    given = [a for a in detail["approvals"] if a["position"] <= stored.position]
+    return detail, queries.route(queries.policy_route(connection, _policy_id(stored)), given, detail["content_hash"],
+                                 "in_review")
+
+
+def _waiting_signers(connection: Connection, stored: StoredEvent, revision_id: str) -> list[User]:
+    found = _route_then(connection, stored, revision_id)
+    if found is None:
+        return []
+    detail, steps = found
+    waiting = next((step for step in steps if step["status"] == "waiting"), None)
+    if waiting is None:
+        return []
+    people: dict[str, User] = {u.name: u for u in _users(connection, waiting["users"])}
+    for role in waiting["roles"]:
+        people.update((u.name, u) for u in accounts.holders(connection, role))
+    return [u for name, u in sorted(people.items()) if name != detail["author"] and name not in waiting["signers"]]
 
 
 def _reviews_completed_by(connection: Connection, stored: StoredEvent, event: ev.RevisionReviewed) -> bool:

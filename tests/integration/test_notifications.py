@@ -9,6 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from events.application import Context, Ledger
+from events.domain import commands as cmd
+from events.domain.canonical import parse_time
+from events.domain.policy import Actor
+from events.domain.rules import Route
 from events.store import EventStore
 from events.store.engine import make_engine
 from projections.rebuild import rebuild
@@ -19,7 +24,7 @@ from service.notifications.reminders import queue_reminders
 from service.notifications.settings import NotifySettings
 from service.notifications.tables import notifications
 from service.notifications.worker import Worker
-from tests.support import FakeClock
+from tests.support import FakeClock, SequentialIds
 from tests.support.apps import running_app
 from tests.support.mailbox import DEMO_MESSAGES as EXPECTED
 from tests.support.mailbox import certificate, smtp_server, text_of
@@ -229,3 +234,44 @@ def test_mail_goes_over_starttls_or_tls_with_a_login_when_the_settings_say_so(da
     finally:
         engine.dispose()
     assert Counter((m["To"].split("@")[0], m["X-Policy-Ledger-Notification"]) for m in taken) == EXPECTED
+
+
+def test_each_step_of_an_approval_route_is_asked_to_sign_when_it_waits_and_not_before(database_url, demo):
+    # A policy whose route is the QA director, then the rector: a revision sent with no reviewers waits on the
+    # QA director at once; the rector is asked only once the QA director has signed.
+    engine = make_engine(database_url)
+    clock = FakeClock()
+    clock.set("2026-11-02T09:00:00+00:00")
+    ledger = Ledger(store=EventStore(engine, clock=clock), clock=clock, ids=SequentialIds())
+    dean = Context(actor=Actor(name="dean", role="author"))
+    qa = Context(actor=Actor(name="qa-director", role="approver"))
+    route = Route.from_data({"steps": [{"approvals": 1, "users": ["qa-director"]},
+                                       {"approvals": 1, "users": ["rector"]}]})
+    pid = "route-notice"
+    sections = cmd.section_drafts([{"kind": "paragraph", "text": "Саясат үзгүлтүксүз талданат."}])
+    draft = ledger.handle(cmd.CreatePolicy(policy_id=pid, title="Маршрут саясаты", language="ky",
+                                           review_interval_days=365, approval_rule=route, sections=sections),
+                          dean).result["draft_revision_id"]
+    ledger.handle(cmd.AdoptRevision(policy_id=pid, revision_id=draft,
+                                    effective_from=parse_time("2026-11-01T00:00:00Z")),
+                  Context(actor=Actor(name="quality-office", role="admin"), reason="adopted by the council"))
+    only = ledger.load(pid).document_at(1).children[None][0]
+    rid = ledger.handle(cmd.OpenRevision(policy_id=pid, summary="Тактоо"), dean).result["revision_id"]
+    ledger.handle(cmd.ChangeRevision(policy_id=pid, revision_id=rid, changes=(
+        cmd.AmendSection(section_id=only, text="Саясат жыл сайын талданат."),)), dean)
+    ledger.handle(cmd.SubmitRevision(policy_id=pid, revision_id=rid, reviewers=()), dean)
+
+    def asked() -> list[tuple[str, str]]:
+        worker = Worker(engine, settings(port))
+        worker.round()
+        return sorted((m["To"].split("@")[0], m["X-Policy-Ledger-Notification"]) for m in mailbox.taken()
+                      if f"/policies/{pid}/" in text_of(m) and m["X-Policy-Ledger-Notification"] == "signature_needed")
+
+    try:
+        with smtp_server() as (mailbox, port):
+            assert asked() == [("qa-director", "signature_needed")]
+            ledger.handle(cmd.ApproveRevision(policy_id=pid, revision_id=rid, meaning="approved",
+                                              full_name="QA Director"), qa)
+            assert asked() == [("qa-director", "signature_needed"), ("rector", "signature_needed")]
+    finally:
+        engine.dispose()

@@ -23,14 +23,15 @@ DEMO_MESSAGES = Counter({
     # 2019: version 1 adopted by the quality office: everyone else must acknowledge it, but the teacher
     # acknowledged version 2 since, so is not asked to read version 1.
     **{(name, "acknowledgement_needed"): 1 for name in
-       ("dean", "head-of-department", "reviewer1", "reviewer2", "qa-director", "rector", "auditor")},
+       ("dean", "head-of-department", "reviewer1", "reviewer2", "qa-director", "rector", "auditor", "lecturer")},
     # 2021: submitted twice to two reviewers; one asks for changes; when both approve, both approvers must sign.
     ("reviewer1", "review_requested"): 2, ("reviewer2", "review_requested"): 3,  # the third: 2024's submission
     ("head-of-department", "changes_requested"): 1,
     ("qa-director", "signature_needed"): 1, ("rector", "signature_needed"): 1,
     # published by the QA director: its author is told, and everyone but the two (and the teacher) must read it
     ("head-of-department", "published"): 1,
-    **{(name, "acknowledgement_needed"): 2 for name in ("dean", "reviewer1", "reviewer2", "rector", "auditor")},
+    **{(name, "acknowledgement_needed"): 2 for name in ("dean", "reviewer1", "reviewer2", "rector", "auditor",
+                                                                        "lecturer")},
     ("quality-office", "acknowledgement_needed"): 1,
     # 2024: the rector rejects the proposal; its author is told.
     ("head-of-department", "rejected"): 1,
