@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.api import PID, approve, get, ok, post
+from tests.support.api import PID, approve, get, ok, post, signing
 
 REASON = "Жаңы саясат менен алмаштырылды ү ө ң"
 
@@ -34,7 +34,7 @@ def test_a_retirement_revision_goes_through_review_and_the_approval_rule_and_cha
                       {"changes": [{"op": "retitle", "title": "Башка"}]}), 409)
     assert "retirement" in refused["detail"]
     ok(post(client, tokens["author"], f"/{PID}/revisions/{rid}/submit", {"reviewers": ["reviewer1"]}))
-    ok(post(client, tokens["approver"], f"/{PID}/revisions/{rid}/approvals", {"meaning": "approved"}), 201)
+    ok(post(client, tokens["approver"], f"/{PID}/revisions/{rid}/approvals", signing("approved")), 201)
     early = ok(post(client, tokens["approver2"], f"/{PID}/revisions/{rid}/publish", {}), 409)
     assert "approval rule not met" in early["detail"]
     assert ok(get(client, None, f"/{PID}"))["version"] == 1  # nothing retired yet

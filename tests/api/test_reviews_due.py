@@ -26,8 +26,9 @@ def app_config(clock):
 
 @pytest.fixture
 def story(app, client, tokens, clock):
-    """Version 1 published 2024-01-10 (reviews every 365 days: due 2025-01-09); the head of department answers
-    for it too; both have addresses, the owner (the dean) reads Kyrgyz, the head of department Russian."""
+    """Version 1 published 2024-01-10, in force from 2024-02-01 (reviewed every 365 days: due 2025-01-31); the
+    head of department answers for it too; both have addresses, the owner (the dean) reads Kyrgyz, the head of
+    department Russian."""
     build_published(client, tokens, clock)
     ok(post(client, tokens["admin"], f"/{PID}/responsibilities",
             {"action": "assign", "party": "head-of-department", "party_kind": "person", "duty": "responsible"}), 201)
@@ -49,9 +50,9 @@ def reminders(mailbox) -> Counter:
 
 def test_reviews_due_lists_policies_due_within_the_reminder_days_or_overdue_with_who_answers(
         client, tokens, clock, story):
-    assert story.startswith("2025-01-09")
+    assert story.startswith("2025-01-31")
     assert ok(client.get(DUE, headers=bearer(tokens["auditor"])))["items"] == []  # 2024-03-01: not yet
-    clock.set("2024-12-15T09:00:00Z")
+    clock.set("2025-01-06T09:00:00Z")
     (item,) = ok(client.get(DUE, headers=bearer(tokens["author"])))["items"]
     assert item["policy_id"] == PID and item["owner"] == "dean" and item["overdue"] is False
     assert {(p["party"], p["party_kind"]) for p in item["responsible"]} == {
@@ -70,11 +71,11 @@ def test_moving_the_clock_past_the_reminder_day_and_the_due_date_sends_each_remi
                         clock=clock, reminders_every=timedelta(0))
         worker.round()
         assert reminders(mailbox) == Counter()
-        clock.set("2024-12-11T09:00:00Z")  # 29 days before
+        clock.set("2025-01-02T09:00:00Z")  # 29 days before
         worker.round()
         worker.round()
         assert reminders(mailbox) == Counter({("dean", "review_due"): 1, ("head-of-department", "review_due"): 1})
-        clock.set("2025-01-10T09:00:00Z")  # a day overdue
+        clock.set("2025-02-01T09:00:00Z")  # a day overdue
         worker.round()
         worker.round()
         clock.advance(days=3)
@@ -94,7 +95,7 @@ def test_moving_the_clock_past_the_reminder_day_and_the_due_date_sends_each_remi
     assert "просрочен" in text_of(russian)
     assert "https://ledger.example/policies/oshsu-quality/history#periodic-review" in text_of(russian)
     kyrgyz = next(m for m in taken if m["To"].startswith("dean"))
-    assert "өтүп кетти" in text_of(kyrgyz) and "2025-ж., 9-январь" in text_of(kyrgyz)
+    assert "өтүп кетти" in text_of(kyrgyz) and "2025-ж., 31-январь" in text_of(kyrgyz)
 
 
 def test_the_catalogue_marks_a_review_due_within_the_reminder_days_and_an_overdue_one(client, clock, story):
@@ -103,9 +104,9 @@ def test_the_catalogue_marks_a_review_due_within_the_reminder_days_and_an_overdu
         return "overdue" if 'data-review="overdue"' in page else "due" if 'data-review="due"' in page else None
 
     assert mark() is None
-    clock.set("2024-12-11T09:00:00Z")
+    clock.set("2025-01-02T09:00:00Z")
     assert mark() == "due"
     page = client.get("/?lang=en").get_data(as_text=True)
-    assert re.search(r'data-review="due">due <time datetime="2025-01-09[^>]*>9 January 2025<', page)
-    clock.set("2025-01-10T09:00:00Z")
+    assert re.search(r'data-review="due">due <time datetime="2025-01-31[^>]*>31 January 2025<', page)
+    clock.set("2025-02-01T09:00:00Z")
     assert mark() == "overdue"

@@ -105,9 +105,9 @@ def test_filters_by_policy_and_language(client, three_versions):
     ("", "the query is empty"), ("   ", "the query is empty"),
     ('"саясат', "unbalanced quotation mark"), ("*** ()", "no words"), ("ж" * 201, "longer than 200"),
 ])
-def test_a_query_that_cannot_be_searched_is_a_400_naming_the_problem(client, three_versions, q, problem):
+def test_a_query_that_cannot_be_searched_is_a_422_naming_the_problem(client, three_versions, q, problem):
     response = search(client, q=q)
-    assert response.status_code == 400
+    assert response.status_code == 422
     body = response.json
     assert problem in body["detail"]
     assert problem in body["errors"]["q"][0]

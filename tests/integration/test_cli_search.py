@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from service.accounts import add_user
 from tests.integration.test_cli_content import invoke, one_line_error
 from tests.support import SEED_POLICY
 
@@ -10,6 +11,7 @@ from tests.support import SEED_POLICY
 @pytest.fixture
 def seed(runner, app) -> str:
     """The seed policy adopted as version 1, in force since 2019-09-01."""
+    add_user(app.extensions["policy_ledger"].engine, "quality-office", ["author", "admin"])
     result = invoke(runner, "import", SEED_POLICY, "--id", "oshsu-quality", "--actor", "quality-office",
                     "--publish", "--effective-from", "2019-09-01")
     assert result.exit_code == 0, result.output

@@ -7,6 +7,7 @@ from flask.views import MethodView
 
 from events.domain.canonical import format_time
 from events.domain.errors import Forbidden
+from events.domain.rules import SIGNING_ROLES
 from service import accounts, delegations
 from service.api import common
 from service.api.common import QUERY, READ_PROBLEMS, WRITE_PROBLEMS, reading
@@ -38,7 +39,7 @@ class Delegations(MethodView):
         with reading() as connection:
             return {"items": delegations.listed(connection, person)}
 
-    @write()
+    @write(*SIGNING_ROLES)  # only those who sign have a signature to hand on
     @blp.arguments(s.DelegationInput())
     @blp.response(201, s.Delegation)
     @blp.problems(*WRITE_PROBLEMS)
@@ -56,7 +57,7 @@ class Delegations(MethodView):
 
 @blp.route("/delegations/<did>")
 class Delegation(MethodView):
-    @roles()
+    @roles(*SIGNING_ROLES)
     @blp.response(200, s.Delegation)
     @blp.problems(401, 403, 404, 409)
     def delete(self, did: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import UnprocessableEntity
 
 from events.domain.rules import ROLES
 from projections.search import QueryError
@@ -27,7 +27,7 @@ class Search(MethodView):
     @published
     @blp.arguments(s.SearchQuery(), **QUERY)
     @blp.response(200, s.SearchPage)
-    @blp.problems(400, 401, 403, 422)
+    @blp.problems(401, 403, 422)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Find sections by their words: the versions in force first, ranked; `in=all` searches every version."""
         every_version = args["scope"] == "all"
@@ -40,6 +40,6 @@ class Search(MethodView):
                                                language=args.get("language"), policy_id=args.get("policy"),
                                                position=position, limit=args["limit"])
         except QueryError as error:
-            raise refusal(BadRequest, str(error), messages={"query": {"q": [str(error)]}}) from None
+            raise refusal(UnprocessableEntity, str(error), messages={"query": {"q": [str(error)]}}) from None
         conditional(FROM_BODY, STAFF if every_version else common.public(REVALIDATE))
         return {"items": found, "next_cursor": None if following is None else encode_cursor(following)}
