@@ -121,13 +121,16 @@ def find(connection: Connection, query: Query, *, at: str, every_version: bool, 
         if index < first_tier:
             continue
         start = skip if index == first_tier else 0
-        statement = f"""WITH policies AS MATERIALIZED ({policies})
+        # The page is cut first; only its rows are joined to their version's title.
+        statement = f"""WITH policies AS MATERIALIZED ({policies}), page AS MATERIALIZED (
             SELECT s.row_id, s.policy_id, s.section_id, s.first_version, s.last_version, s.label, s.body,
-                   s.language, p.newest, {_SHOWN} AS shown, v.title, v.effective_from
+                   s.language, p.newest, {_SHOWN} AS shown
             FROM {source} JOIN policies p ON p.policy_id = s.policy_id
-            JOIN search_versions v ON v.policy_id = s.policy_id AND v.version = {_SHOWN}
             WHERE {matching[exact]} AND {_HELD} = {held}{filters}
-            ORDER BY {order} LIMIT {limit + 1 - len(found)} OFFSET {start}"""
+            ORDER BY {order} LIMIT {limit + 1 - len(found)} OFFSET {start})
+            SELECT page.*, v.title, v.effective_from FROM page
+            JOIN search_versions v ON v.policy_id = page.policy_id AND v.version = page.shown
+            ORDER BY page.row_id DESC"""
         rows = connection.execute(text(statement), params).all()
         found += [(index * TIER + start + n, (row, held, exact)) for n, row in enumerate(rows)]
         if len(found) > limit:
