@@ -89,6 +89,43 @@ def _tiers(query: Query, every_version: bool) -> list[tuple[int, bool]]:
             if exact or folded]
 
 
+CANDIDATES = 4  # a tier's page is first looked for among this many times as many of its newest matches
+
+
+def _tier(connection: Connection, params: dict[str, Any], policies: str, source: str, order: str, matching: str,
+          held: int, filters: str, start: int, wanted: int) -> list[Any]:
+    """Return a tier's rows from `start` on, at most `wanted`, each joined to its version's title.
+
+    The tier's rows are looked for first among a bounded set of the newest matches (a walk down the row ids
+    the engine stops early, or the few matches its index holds), which is where a common word's page is; only
+    when those hold too few of the tier's rows is every match read."""
+    cap = CANDIDATES * (start + wanted)
+    candidates = connection.execute(text(f"""WITH policies AS MATERIALIZED ({policies})
+        SELECT s.row_id, {_HELD} AS held FROM (SELECT s.row_id, s.policy_id, s.first_version, s.last_version
+            FROM {source} WHERE {matching}{filters} ORDER BY {order} LIMIT {cap}) s
+        JOIN policies p ON p.policy_id = s.policy_id ORDER BY s.row_id DESC"""), params).all()
+    chosen = [row.row_id for row in candidates if row.held == held]
+    if len(candidates) < cap or len(chosen) >= start + wanted:
+        ids = chosen[start:start + wanted]
+        if not ids:
+            return []
+        where, cut, ordered = (f"s.row_id IN ({', '.join(str(int(i)) for i in ids)})", "s.row_id DESC",
+                               "search_sections s")
+    else:  # too few of the newest matches are the tier's: every match is read
+        where, cut, ordered = (f"{matching} AND {_HELD} = {held}{filters}",
+                               f"{order} LIMIT {wanted} OFFSET {start}", source)
+    # The page is cut first; only its rows are joined to their version's title.
+    statement = f"""WITH policies AS MATERIALIZED ({policies}), page AS MATERIALIZED (
+        SELECT s.row_id, s.policy_id, s.section_id, s.first_version, s.last_version, s.label, s.body,
+               s.language, p.newest, {_SHOWN} AS shown
+        FROM {ordered} JOIN policies p ON p.policy_id = s.policy_id
+        WHERE {where} ORDER BY {cut})
+        SELECT page.*, v.title, v.effective_from FROM page
+        JOIN search_versions v ON v.policy_id = page.policy_id AND v.version = page.shown
+        ORDER BY page.row_id DESC"""
+    return list(connection.execute(text(statement), params).all())
+
+
 def find(connection: Connection, query: Query, *, at: str, every_version: bool, language: str | None = None,
          policy_id: str | None = None, position: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int | None]:
     """Return up to `limit` matching sections from a position in the ranked list on, and the position after
@@ -121,14 +158,8 @@ def find(connection: Connection, query: Query, *, at: str, every_version: bool, 
         if index < first_tier:
             continue
         start = skip if index == first_tier else 0
-        statement = f"""WITH policies AS MATERIALIZED ({policies})
-            SELECT s.row_id, s.policy_id, s.section_id, s.first_version, s.last_version, s.label, s.body,
-                   s.language, p.newest, {_SHOWN} AS shown, v.title, v.effective_from
-            FROM {source} JOIN policies p ON p.policy_id = s.policy_id
-            JOIN search_versions v ON v.policy_id = s.policy_id AND v.version = {_SHOWN}
-            WHERE {matching[exact]} AND {_HELD} = {held}{filters}
-            ORDER BY {order} LIMIT {limit + 1 - len(found)} OFFSET {start}"""
-        rows = connection.execute(text(statement), params).all()
+        wanted = limit + 1 - len(found)
+        rows = _tier(connection, params, policies, source, order, matching[exact], held, filters, start, wanted)
         found += [(index * TIER + start + n, (row, held, exact)) for n, row in enumerate(rows)]
         if len(found) > limit:
             break

@@ -1,7 +1,9 @@
 """Search: each section's text once per state, with the versions that held it, indexed by the database's engine.
 
 On SQLite an FTS5 table, kept in step with `search_sections` by triggers: words in any script, case and
-diacritics folded, English words stemmed (porter). On PostgreSQL a generated `tsvector` column with a GIN
+diacritics folded, English words stemmed (porter), with prefix indexes for stems of 4, 5 and 6 letters (a short
+stem's matches are read from one list instead of merged from every word it begins).
+On PostgreSQL a generated `tsvector` column with a GIN
 index: the text stemmed as the policy's language where PostgreSQL has a stemmer for it (weight A), and the
 text as a keyboard without Kyrgyz letters types it (weight D). The read model is filled by the rebuild that
 `policy-ledger init` runs in the same transaction.
@@ -24,7 +26,7 @@ depends_on = None
 
 SQLITE = (
     "CREATE VIRTUAL TABLE search_fts USING fts5(body, folded, content='', "
-    "tokenize='porter unicode61 remove_diacritics 2')",
+    "tokenize='porter unicode61 remove_diacritics 2', prefix='4 5 6')",
     "CREATE TRIGGER search_sections_indexed AFTER INSERT ON search_sections BEGIN "
     "INSERT INTO search_fts(rowid, body, folded) VALUES (new.row_id, new.body, new.folded); END",
     "CREATE TRIGGER search_sections_unindexed AFTER DELETE ON search_sections BEGIN "
