@@ -1,8 +1,6 @@
 """Every file in deploy/ is checked by the tool that will read it, and the operator's guide by doing what it says."""
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import os
 import re
 import shutil
@@ -20,7 +18,7 @@ import sqlalchemy
 
 from service.config import SETTINGS
 from tests.support import REPO, SEED_POLICY, create_postgres_database, drop_postgres_database
-from tests.support.servers import COMMAND, Server, add_user, cli, free_port
+from tests.support.servers import COMMAND, Server, add_user, cli, free_port, self_signed
 
 DEPLOY = REPO / "deploy"
 GUNICORN_CONF = DEPLOY / "gunicorn.conf.py"
@@ -121,32 +119,11 @@ def test_the_worker_unit_runs_the_worker_as_the_service_user_and_passes_systemd_
 
 # ---- nginx --------------------------------------------------------------------------------------
 
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """Write a certificate for 127.0.0.1 and its key; return their paths."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "fullchain.pem", directory / "privkey.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
 
 
 def nginx_config(directory: Path, *, upstream: int = 8000, http: int = 80, https: int = 443) -> Path:
     """Write the shipped site, its placeholders pointed into `directory`, inside a minimal nginx.conf."""
-    cert, key = self_signed(directory)
+    cert, key = self_signed(directory, "fullchain.pem", "privkey.pem")
     site = SITE.read_text()
     for placeholder, here in {"/etc/ssl/policy-ledger/fullchain.pem": str(cert),
                               "/etc/ssl/policy-ledger/privkey.pem": str(key),

@@ -9,7 +9,7 @@ import pytest
 
 from service.content import demo
 from tests.support.browser import axe, shoot
-from tests.support.servers import Server, cli
+from tests.support.servers import Server, demo_site
 
 PID = demo.POLICY_ID
 
@@ -19,14 +19,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[tuple[Server, dict[str, str]]]:
     """The demo under gunicorn on a free port, and the demo users' passwords."""
-    workdir = tmp_path_factory.mktemp("search-browser")
-    database = f"sqlite:///{workdir / 'browser.sqlite3'}"
-    tokens = workdir / "demo-tokens.txt"
-    cli(database, "init", cwd=workdir)
-    cli(database, "demo", "--tokens-file", str(tokens), cwd=workdir)
-    passwords = {name: password for name, _, password, _ in demo.read_tokens(tokens).users}
-    with Server(database, workdir, workers=1) as server:
-        yield server, passwords
+    with demo_site(tmp_path_factory.mktemp("search-browser"), workers=1) as site:
+        yield site
 
 
 def test_a_visitor_searches_from_the_header_and_opens_the_section_found(browser, site):

@@ -1,11 +1,8 @@
 """A real SMTP server for tests (aiosmtpd on a free loopback port) that keeps every message it takes."""
 from __future__ import annotations
 
-import datetime
 import email
 import email.policy
-import ipaddress
-import socket
 import ssl
 import threading
 from collections import Counter
@@ -17,6 +14,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.support.servers import free_port, self_signed
 
 # Who the demo's story concerns, event by event (the actor of each is never told of their own doing).
 DEMO_MESSAGES = Counter({
@@ -38,13 +37,6 @@ DEMO_MESSAGES = Counter({
     # the 2022 review's next date (2023) has passed: the owner is reminded.
     ("quality-office", "review_overdue"): 1,
 })
-
-
-def free_port() -> int:
-    """Return a loopback TCP port nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Mailbox:
@@ -73,26 +65,8 @@ class Mailbox:
 
 
 def certificate(directory: Path) -> tuple[Path, Path]:
-    """Write a self-signed certificate for 127.0.0.1 and its key; return their paths."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "smtp-cert.pem", directory / "smtp-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
+    """Write a self-signed certificate for 127.0.0.1 and its key for the mail server; return their paths."""
+    return self_signed(directory, "smtp-cert.pem", "smtp-key.pem")
 
 
 def _login(user: str, password: str) -> Callable[..., AuthResult]:

@@ -1,12 +1,16 @@
 """Real servers for tests: `policy-ledger serve` on a free 127.0.0.1 port, the CLI as a subprocess, and clean-up."""
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,29 @@ from tests.support import PASSWORD
 
 COMMAND = Path(sys.executable).parent / "policy-ledger"
 READY_WITHIN = 40.0
+
+
+def self_signed(directory: Path, cert_name: str, key_name: str) -> tuple[Path, Path]:
+    """Write a self-signed certificate for 127.0.0.1 and its key under these names; return their paths."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / cert_name, directory / key_name
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
 
 
 def free_port() -> int:
@@ -169,3 +196,16 @@ class Server:
     def log(self) -> str:
         """Return the end of the server's output."""
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+
+@contextmanager
+def demo_site(workdir: Path, workers: int) -> Iterator[tuple[Server, dict[str, str]]]:
+    """The demo loaded into a SQLite file under gunicorn on a free port, with the demo users' passwords."""
+    from service.content import demo
+    database = f"sqlite:///{workdir / 'browser.sqlite3'}"
+    tokens = workdir / "demo-tokens.txt"
+    cli(database, "init", cwd=workdir)
+    cli(database, "demo", "--tokens-file", str(tokens), cwd=workdir)
+    passwords = {name: password for name, _, password, _ in demo.read_tokens(tokens).users}
+    with Server(database, workdir, workers=workers) as server:
+        yield server, passwords
