@@ -256,7 +256,7 @@ def measure(scratch: Scratch, corpus: Corpus, *, policies: int, count: int, roun
                    "SQLAlchemy Core", threshold=0.5),
             Figure(group, "full command path vs SQLAlchemy Core", "events/s", rates["command"],
                    rates["SQLAlchemy Core"], "SQLAlchemy Core", threshold=1 / 3,
-                   note="Ledger.handle(ChangeRevision, one amend): load + fold, rules, append, 4 read models"),
+                   note="Ledger.handle(ChangeRevision, one amend): load + fold, rules, append, every read model (6)"),
             Figure(group, "full command path vs our store", "events/s", rates["command"], rates["store"],
                    "our store", note="what loading, rules and read models cost on top of the append"),
         ]

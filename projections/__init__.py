@@ -10,11 +10,12 @@ from types import ModuleType
 
 from sqlalchemy import Table
 
-from events.store.signals import appended
+from events.store.signals import appended, committed
 
 from . import audit, campaigns, catalog, documents, revisions, search
 
-# Each has TABLES and on_appended(sender, connection=, events=, replaying=, memo=).
+# Each has TABLES and on_appended(sender, connection=, events=, replaying=, memo=); some also
+# on_committed(sender, events=), told once an append's transaction committed.
 MODULES: tuple[ModuleType, ...] = (catalog, documents, revisions, audit, search, campaigns)
 
 
@@ -22,6 +23,8 @@ def register() -> None:
     """Connect every read model to the append signal (idempotent: blinker keeps one connection each)."""
     for module in MODULES:
         appended.connect(module.on_appended)
+        if hasattr(module, "on_committed"):
+            committed.connect(module.on_committed)
 
 
 def tables() -> list[Table]:

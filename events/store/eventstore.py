@@ -28,7 +28,7 @@ from events.domain.types import Event, Meta, from_record
 from . import tables as schema
 from .engine import ThreadConnection, Writer, pipelined, read_transaction
 from .prepared import Prepared
-from .signals import appended
+from .signals import appended, committed
 
 BATCH = 2000
 VERIFY_BATCH = 10_000
@@ -214,6 +214,7 @@ class EventStore:
                         "from_version": outcome.from_version, "to_version": outcome.to_version,
                         "result": canonical_json(outcome.result), "recorded_at": stored[-1].recorded_at})
                 appended.send(self, connection=conn, events=stored, replaying=False)
+        committed.send(self, events=stored)
         return outcome
 
     def _insert(self, conn: Connection, stream: str, expected_version: int, events: Sequence[Event],

@@ -1,4 +1,4 @@
-"""The signal that feeds read models, sent inside the append's transaction."""
+"""The signals that feed read models: one inside the append's transaction, one once it committed."""
 from __future__ import annotations
 
 from blinker import Namespace
@@ -10,3 +10,7 @@ _signals = Namespace()
 # dict for its whole length, where a read model may keep what it will need again in a later batch; an append
 # sends memo=None. What a read model writes must not depend on the batches or on the memo, only on the events.
 appended = _signals.signal("policy-ledger.events-appended")
+
+# send(store, events=[StoredEvent, ...]) after an append's transaction committed (never for a replay): a read
+# model may then trust, in memory, what it wrote for those events. Receivers must not raise or write.
+committed = _signals.signal("policy-ledger.events-committed")

@@ -31,11 +31,11 @@ from .tables import (
                     version_drafts,
                     version_policies,
 )
-from .writer import on_appended
+from .writer import on_appended, on_committed
 
 __all__ = [
     "IN_FORCE", "TABLES", "ProjectionMismatch", "acknowledgement_due", "document", "get", "in_force", "in_force_many",
-    "load_document", "on_appended", "outline", "page", "policy_versions", "preview", "preview_sections",
+    "load_document", "on_appended", "on_committed", "outline", "page", "policy_versions", "preview", "preview_sections",
     "preview_touched", "revision_previews", "scheduled", "section_changes", "section_history", "section_published",
     "section_states", "touched_after", "version_drafts", "version_policies",
 ]

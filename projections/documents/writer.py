@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from events.domain import types as ev
 from events.domain.document import TITLE_KEY, Document
-from events.domain.streams import policy_of
+from events.domain.streams import policy_of, stream_for
 from events.store import StoredEvent, stream_events
 from events.store.prepared import Prepared
 
@@ -36,7 +37,10 @@ _REVISION_EVENTS = frozenset({"RevisionOpened", "RevisionApproved", "RevisionApp
                               *_CHANGES})
 _CLOSING = frozenset({"RevisionRejected", "RevisionWithdrawn"})
 MEMO_DOCUMENTS = 512  # newest documents a replay keeps between batches, one per policy, least recent out first
-MEMO_PREVIEWS = 32  # previews a process keeps between appends (each checked against the stored position)
+# Previews a process keeps between appends (each checked against the stored position): as many as the
+# ledger keeps folds of policies, within a budget of characters so that long drafts do not crowd memory.
+MEMO_PREVIEWS = 256
+MEMO_PREVIEW_CHARACTERS = 16_000_000
 
 _INSERT_POLICY = Prepared(insert(version_policies))
 _POLICY = Prepared(select(version_policies.c.language, version_policies.c.created_title)
@@ -54,9 +58,18 @@ _INSERT_PREVIEW = Prepared(insert(revision_previews))
 _UPDATE_PREVIEW = Prepared(update(revision_previews).where(revision_previews.c.revision_id == bindparam("key"))
                            .values(title=bindparam("new_title"), content_hash=bindparam("new_content_hash"),
                                    last_position=bindparam("new_last_position")))
-_DELETE_OVERLAY = Prepared(delete(preview_sections).where(preview_sections.c.revision_id == bindparam("key"),
-                                                          preview_sections.c.section_id == bindparam("section")))
-_INSERT_OVERLAY = Prepared(insert(preview_sections))
+
+
+def _upsert_overlay(dialect_insert: Any) -> Prepared:
+    # A section's overlay row written over in place: one page changed, its key's index untouched.
+    statement = dialect_insert(preview_sections)
+    key = ("revision_id", "section_id")
+    return Prepared(statement.on_conflict_do_update(
+        index_elements=list(key),
+        set_={column.name: statement.excluded[column.name] for column in preview_sections.c if column.name not in key}))
+
+
+_WRITE_OVERLAY = {"sqlite": _upsert_overlay(sqlite.insert), "postgresql": _upsert_overlay(postgresql.insert)}
 _INSERT_TOUCHED = Prepared(insert(preview_touched))
 _TOUCHED = Prepared(select(preview_touched.c.section_id).where(preview_touched.c.revision_id == bindparam("key")))
 
@@ -67,9 +80,11 @@ class _Kept:
     """A preview as a batch left it: its policy, the document, what its changes touched, where it stands."""
 
     policy_id: str
+    language: str
     document: Document
     touched: set[str]
-    position: int
+    position: int  # of the last change to the preview: the stored row's last_position
+    stream_version: int = 0  # the policy's stream version the batch left (0 when unknown)
 
 
 @dataclass
@@ -82,12 +97,56 @@ class _Preview:
     affected: set[str] = field(default_factory=set)  # sections to write: touched, or with another sibling before
 
 
-# Previews this process changed last, by revision: as the batch that changed them left them. Kept
-# between appends so a change to a long draft costs what it changes; trusted only while the stored row
-# stands at the same position (another process, or a rolled-back append, would have moved it elsewhere).
+# Previews this process changed last, by revision: as the committed batch that changed them left them.
+# Kept between appends so a change to a long draft costs what it changes. Trusted without a read when the
+# policy's stream has had no event since (the append's next version follows the one kept): nothing else
+# can have changed the preview. Otherwise trusted only while the stored row stands at the same position
+# (another process may have changed it, or a different revision of the policy moved the stream on).
 # Keyed by database as well: a process may write to more than one (tests, copies of one database).
-_PREVIEWS: OrderedDict[tuple[str, str], _Kept] = OrderedDict()
-_PREVIEWS_LOCK = threading.Lock()
+class _Memo:
+    """Previews by (database, revision), least recently changed first, within a count and a character budget."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.kept: OrderedDict[tuple[str, str], tuple[_Kept, int]] = OrderedDict()  # with its size when kept
+        self.characters = 0
+
+    def take(self, key: tuple[str, str]) -> _Kept | None:
+        with self.lock:
+            found = self.kept.pop(key, None)
+            if found is None:
+                return None
+            self.characters -= found[1]
+            return found[0]
+
+    def keep(self, key: tuple[str, str], kept: _Kept) -> None:
+        size = kept.document.characters
+        with self.lock:
+            old = self.kept.pop(key, None)
+            self.characters += size - (old[1] if old else 0)
+            self.kept[key] = (kept, size)
+            while len(self.kept) > MEMO_PREVIEWS or (self.characters > MEMO_PREVIEW_CHARACTERS and len(self.kept) > 1):
+                self.characters -= self.kept.popitem(last=False)[1][1]
+
+
+_PREVIEWS = _Memo()
+# Each thread's previews written by its append in progress: kept in the memo once that append committed.
+_WRITING = threading.local()
+
+
+def _pending() -> list[tuple[tuple[str, str], _Kept]]:
+    found: list[tuple[tuple[str, str], _Kept]] | None = getattr(_WRITING, "previews", None)
+    if found is None:
+        found = _WRITING.previews = []
+    return found
+
+
+def on_committed(sender: Any, *, events: list[StoredEvent]) -> None:
+    """Keep in memory the previews the append that just committed wrote."""
+    pending = _pending()
+    for key, kept in pending:
+        _PREVIEWS.keep(key, kept)
+    pending.clear()
 
 
 class _Batch:
@@ -107,6 +166,7 @@ class _Batch:
         # In a replay, open revisions' previews carried from one batch to the next.
         self.carried: dict[str, _Kept] = memo.setdefault("versions.previews", {})
         self.first_version: dict[str, int] = {}  # each stream's first version in this batch
+        self.last_version: dict[str, int] = {}  # and its last
         self.opened: dict[str, dict[str, Any]] = {}
         self.closed: set[str] = set()
         self.previews: dict[str, _Preview] = {}
@@ -170,46 +230,49 @@ class _Batch:
         if policy_id not in self.policies and _POLICY.first(self.connection, {"policy_id": policy_id}) is None:
             return  # a stream no PolicyCreated began (the store's own tests append such): nothing to preview
         document = self.version(policy_id, event.base_version).copy()
-        self.previews[event.revision_id] = _Preview(_Kept(policy_id, document, set(), stored.position),
+        language = self.policy(policy_id)[0]
+        self.previews[event.revision_id] = _Preview(_Kept(policy_id, language, document, set(), stored.position),
                                                     base_version=event.base_version)
 
-    def preview(self, revision_id: str) -> _Preview | None:
+    def preview(self, stream: str, revision_id: str) -> _Preview | None:
         """Return a revision's preview as this batch changes it: from the batch, the memo, or the tables."""
         found = self.previews.get(revision_id)
         if found is not None:
             return found
-        kept = self.carried.pop(revision_id, None) if self.replaying else None
-        if kept is None:
+        kept = self.carried.pop(revision_id, None) if self.replaying else _PREVIEWS.take((self.database, revision_id))
+        row = None
+        if kept is not None and not self.replaying and kept.stream_version + 1 != self.first_version[stream]:
             row = preview_row(self.connection, revision_id)
+            if row is None or kept.position != row[4]:
+                kept = None  # another process changed it since
+        if kept is None:
+            row = row or preview_row(self.connection, revision_id)
             if row is None:
                 return None
-            if not self.replaying:
-                with _PREVIEWS_LOCK:
-                    kept = _PREVIEWS.pop((self.database, revision_id), None)
-                if kept is not None and kept.position != row[4]:
-                    kept = None  # another process, or an append rolled back, moved it on since
-            if kept is None:
-                loaded = load_preview(self.connection, revision_id, row)
-                assert loaded is not None
-                touched = {r[0] for r in _TOUCHED.rows(self.connection, {"key": revision_id})}
-                kept = _Kept(row[0], loaded[0], touched, row[4])
+            loaded = load_preview(self.connection, revision_id, row)
+            assert loaded is not None
+            touched = {r[0] for r in _TOUCHED.rows(self.connection, {"key": revision_id})}
+            kept = _Kept(row[0], loaded[1], loaded[0], touched, row[4])
         found = self.previews[revision_id] = _Preview(kept)
         return found
 
     def change_preview(self, stored: StoredEvent, change: ev.Event) -> None:
         """Apply one change to its revision's preview, noting the sections to write again."""
-        preview = self.preview(change.revision_id)  # type: ignore[attr-defined]
+        preview = self.preview(stored.stream, change.revision_id)  # type: ignore[attr-defined]
         if preview is None:
             return  # a revision of a stream no PolicyCreated began, as above
         document = preview.kept.document
         section_id = getattr(change, "section_id", None)
+        # An amendment changes its section alone; an addition, a move or a removal also changes the place
+        # of the section after it, before and after the change.
+        placing = section_id is not None and not isinstance(change, ev.SectionAmended)
         if section_id is not None:
-            preview.affected |= {section_id, *_next_sibling(document, section_id)}
+            preview.affected |= {section_id, *(_next_sibling(document, section_id) if placing else ())}
         touched = document.touched_by(change)
         if isinstance(change, ev.SectionRemoved):
             preview.affected |= touched
         document.apply(change)
-        if section_id is not None and section_id in document:
+        if placing and section_id is not None and section_id in document:
             preview.affected |= set(_next_sibling(document, section_id))
         preview.new_touched |= touched - preview.kept.touched
         preview.kept.touched |= touched
@@ -228,39 +291,32 @@ class _Batch:
     def _flush_previews(self) -> None:
         fresh: list[dict[str, Any]] = []
         moved: list[dict[str, Any]] = []
-        gone: list[dict[str, Any]] = []
         overlay: list[dict[str, Any]] = []
         touched: list[dict[str, Any]] = []
         for revision_id, preview in self.previews.items():
             kept = preview.kept
             document = kept.document
+            kept.stream_version = self.last_version.get(stream_for(kept.policy_id), 0)
             values = {"title": document.title, "last_position": kept.position,
-                      "content_hash": document.content_hash(kept.policy_id, self.policy(kept.policy_id)[0])}
+                      "content_hash": document.content_hash(kept.policy_id, kept.language)}
             if preview.base_version is not None:
                 fresh.append({"revision_id": revision_id, "policy_id": kept.policy_id,
                               "base_version": preview.base_version, **values})
             else:
                 moved.append({"key": revision_id, **{f"new_{k}": v for k, v in values.items()}})
-            for section_id in sorted(preview.affected):
-                gone.append({"key": revision_id, "section": section_id})
-                overlay.append(_overlay_row(revision_id, document, section_id))
+            overlay.extend(_overlay_row(revision_id, document, section_id) for section_id in sorted(preview.affected))
             touched.extend({"revision_id": revision_id, "section_id": sid} for sid in sorted(preview.new_touched))
             if revision_id in self.closed:
                 continue  # final: nothing will change it again, so nothing need keep it
             if self.replaying:
                 self.carried[revision_id] = kept
             else:
-                with _PREVIEWS_LOCK:
-                    _PREVIEWS[(self.database, revision_id)] = kept
-                    _PREVIEWS.move_to_end((self.database, revision_id))
-                    while len(_PREVIEWS) > MEMO_PREVIEWS:
-                        _PREVIEWS.popitem(last=False)
+                _pending().append(((self.database, revision_id), kept))
         for revision_id in self.closed:
             self.carried.pop(revision_id, None)
         _INSERT_PREVIEW.execute_many(self.connection, fresh)
         _UPDATE_PREVIEW.execute_many(self.connection, moved)
-        _DELETE_OVERLAY.execute_many(self.connection, gone)
-        _INSERT_OVERLAY.execute_many(self.connection, overlay)
+        _WRITE_OVERLAY[self.connection.dialect.name].execute_many(self.connection, overlay)
         _INSERT_TOUCHED.execute_many(self.connection, touched)
 
 
@@ -291,9 +347,12 @@ def on_appended(sender: Any, *, connection: Connection, events: list[StoredEvent
                 memo: dict[str, Any] | None = None) -> None:
     """Keep each revision's preview as it changes, and turn each publication into a version with its document."""
     batch = _Batch(connection, {} if memo is None else memo, replaying)
+    if not replaying:
+        _pending().clear()  # what an append that did not commit left
     for stored in events:
         kind = stored.type
         batch.first_version.setdefault(stored.stream, stored.version)
+        batch.last_version[stored.stream] = stored.version
         if kind in _REVISION_EVENTS:
             event = stored.event
             batch.seen.setdefault(event.revision_id, []).append(stored)  # type: ignore[attr-defined]

@@ -133,3 +133,86 @@ def test_campaigns_and_a_retirement_fill_their_read_models_and_a_rebuild_in_any_
     monkeypatch.setattr(module, "REPLAY_BATCH", 1)
     rebuild(store)
     assert snapshot(store) == live
+
+
+def _amend(ledger, policy_id, revision_id, section_id, text):
+    ledger.handle(cmd.ChangeRevision(policy_id=policy_id, revision_id=revision_id,
+                                     changes=(cmd.AmendSection(section_id=section_id, text=text),)), AUTHOR)
+
+
+def _open_draft(ledger, clock):
+    run_lifecycle(ledger, clock)
+    revision_id = ledger.handle(cmd.OpenRevision(policy_id="oshsu-quality", summary="Тактоо"),
+                                AUTHOR).result["revision_id"]
+    section_id = next(iter(ledger.load("oshsu-quality").revisions[revision_id].preview.sections))
+    return revision_id, section_id
+
+
+def _another_process_adds(ledger, clock, store, engine, monkeypatch, revision_id, text):
+    """Append as another process would: its own memory of previews, its own ledger on the same database."""
+    from events.application import Ledger
+    from projections.documents import writer
+    from tests.support import SequentialIds
+    ours = writer._PREVIEWS
+    monkeypatch.setattr(writer, "_PREVIEWS", writer._Memo())
+    ids = SequentialIds()
+    ids.count = 10_000  # ids of its own
+    other = Ledger(store=type(store)(engine, clock=clock), clock=clock, ids=ids)
+    other.handle(cmd.ChangeRevision(policy_id="oshsu-quality", revision_id=revision_id, changes=(
+        cmd.AddSection(kind="paragraph", text=text),)), AUTHOR)
+    monkeypatch.setattr(writer, "_PREVIEWS", ours)
+
+
+def _preview_texts(engine, revision_id):
+    with engine.connect() as conn:
+        return set(conn.execute(select(versions.preview_sections.c.text).where(
+            versions.preview_sections.c.revision_id == revision_id)).scalars())
+
+
+def _preview_equals_the_fold(ledger, engine, store, revision_id):
+    folded = ledger.load("oshsu-quality").revisions[revision_id].preview
+    with engine.connect() as conn:
+        stored = versions.preview(conn, revision_id)
+    assert stored["content_hash"] == folded.content_hash("oshsu-quality", "ky")
+    live = snapshot(store)
+    rebuild(store)
+    assert snapshot(store) == live
+
+
+def test_a_preview_kept_in_memory_by_an_append_that_rolled_back_is_never_used(
+        ledger, clock, store, engine, monkeypatch):
+    from events.store.signals import appended
+    from projections.documents import writer
+    revision_id, section_id = _open_draft(ledger, clock)
+    _amend(ledger, "oshsu-quality", revision_id, section_id, "Биринчи өзгөртүү")
+    pending_at_failure = []
+
+    def fails_after_the_documents_wrote(sender, *, connection, events, replaying=False, memo=None):
+        pending_at_failure.extend(writer._pending())
+        raise RuntimeError("a later read model failed")
+
+    appended.connect(fails_after_the_documents_wrote)  # connected last: runs after the read models
+    try:
+        with pytest.raises(RuntimeError):
+            _amend(ledger, "oshsu-quality", revision_id, section_id, "Кайтарылган өзгөртүү")
+    finally:
+        appended.disconnect(fails_after_the_documents_wrote)
+    assert [key[1] for key, _ in pending_at_failure] == [revision_id]  # the rolled-back preview was pending
+    # Another process takes the stream version the rolled-back append had used.
+    _another_process_adds(ledger, clock, store, engine, monkeypatch, revision_id, "Башка процесс кошкон пункт")
+    _amend(ledger, "oshsu-quality", revision_id, section_id, "Экинчи өзгөртүү ң")
+    texts = _preview_texts(engine, revision_id)
+    assert texts == {"Экинчи өзгөртүү ң", "Башка процесс кошкон пункт"}
+    _preview_equals_the_fold(ledger, engine, store, revision_id)
+
+
+def test_a_preview_another_process_changed_is_read_again_not_taken_from_memory(
+        ledger, clock, store, engine, monkeypatch):
+    from projections.documents import writer
+    revision_id, section_id = _open_draft(ledger, clock)
+    _amend(ledger, "oshsu-quality", revision_id, section_id, "Бул процесстин өзгөртүүсү")
+    assert (str(engine.url), revision_id) in writer._PREVIEWS.kept  # this process keeps the preview it wrote
+    _another_process_adds(ledger, clock, store, engine, monkeypatch, revision_id, "Башка процесс кошкон пункт")
+    _amend(ledger, "oshsu-quality", revision_id, section_id, "Кайра бул процесс")
+    assert _preview_texts(engine, revision_id) == {"Башка процесс кошкон пункт", "Кайра бул процесс"}
+    _preview_equals_the_fold(ledger, engine, store, revision_id)
