@@ -25,7 +25,8 @@ WHOLE_ABOVE = 250_000
 # A document diff compares at most this many characters (both sides) word by word; amended sections past it
 # are compared whole, so one diff's work is bounded however many sections changed.
 WORDS_PER_DIFF = 2_000_000
-# Ranges whose token counts multiply to at most this are compared exactly (difflib); larger ones are first
+# Sentences are compared first and only those that differ word by word. Within them, ranges whose token
+# counts multiply to at most this are compared exactly (difflib); larger ones are first
 # split on anchors, tokens found exactly once on each side (patience diff), at most `_ANCHOR_DEPTH` deep.
 # A range with no anchor left, or deeper, is one change. Work: O(n log n) per level, plus n·√_EXACT.
 _EXACT = 4096
@@ -47,58 +48,113 @@ def diff_words(old: str, new: str) -> list[Segment]:
         return [{"op": "equal", "text": old}] if old else []
     if compared_whole(old, new):
         return _segments([("change", old, new)])
-    a, b = tokens(old), tokens(new)
-    ids: dict[str, int] = {}
-    ia = [ids.setdefault(t, len(ids)) for t in a]
-    ib = [ids.setdefault(t, len(ids)) for t in b]
-    pairs: list[tuple[int, int]] = []
-    _match(ia, 0, len(ia), ib, 0, len(ib), 0, pairs)
-    runs: list[tuple[str, str, str]] = []  # (kind, old text, new text)
-    i = j = 0
-    equal_from = 0  # where the equal run ending at i began
-    for mi, mj in [*pairs, (len(a), len(b))]:
-        if i < mi or j < mj:
-            if equal_from < i:
-                text = "".join(a[equal_from:i])
-                runs.append(("equal", text, text))
-            runs.append(("change", "".join(a[i:mi]), "".join(b[j:mj])))
-            equal_from = mi
-        i, j = mi + 1, mj + 1
-    if equal_from < len(a):
-        text = "".join(a[equal_from:])
-        runs.append(("equal", text, text))
+    # Sentences first: only the sentences that differ are compared word by word, so the work on a long text
+    # follows what changed in it.
+    runs: list[tuple[str, str, str]] = []
+    for kind, old_part, new_part in _runs(_sentences(old), _sentences(new)):
+        if kind == "equal" or not old_part or not new_part:
+            runs.append((kind, old_part, new_part))
+        else:
+            runs.extend(_runs(tokens(old_part), tokens(new_part)))
     return _segments(_absorb_blank_equals(runs))
 
 
+# A sentence and the space after it (or a line): what the first pass compares.
+_SENTENCES = re.compile(r"[^.!?;\n]*(?:[.!?;\n]+\s*|$)")
+
+
+def _sentences(text: str) -> list[str]:
+    """Split a text into sentences, each with the space after it, losing nothing."""
+    return [part for part in _SENTENCES.findall(text) if part]
+
+
+def _runs(a: list[str], b: list[str]) -> list[tuple[str, str, str]]:
+    """Return the runs (kind, old text, new text) of equal and changed pieces between two lists of pieces."""
+    ids: dict[str, int] = {}
+    ia = [ids.setdefault(t, len(ids)) for t in a]
+    ib = [ids.setdefault(t, len(ids)) for t in b]
+    blocks: list[tuple[int, int, int]] = []
+    _match(ia, 0, len(ia), ib, 0, len(ib), 0, blocks)
+    runs: list[tuple[str, str, str]] = []  # (kind, old text, new text)
+    i = j = 0
+    for bi, bj, size in [*_merged(blocks), (len(a), len(b), 0)]:
+        if i < bi or j < bj:
+            runs.append(("change", "".join(a[i:bi]), "".join(b[j:bj])))
+        if size:
+            text = "".join(a[bi:bi + size])
+            runs.append(("equal", text, text))
+        i, j = bi + size, bj + size
+    return runs
+
+
+def _merged(blocks: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """Join blocks that follow each other on both sides into one."""
+    merged: list[tuple[int, int, int]] = []
+    for block in blocks:
+        if merged and merged[-1][0] + merged[-1][2] == block[0] and merged[-1][1] + merged[-1][2] == block[1]:
+            merged[-1] = (merged[-1][0], merged[-1][1], merged[-1][2] + block[2])
+        elif block[2]:
+            merged.append(block)
+    return merged
+
+
+def _common_prefix(a: list[int], alo: int, ahi: int, b: list[int], blo: int, bhi: int) -> int:
+    """Return how many tokens from alo and blo on are equal (slices compared in C, halving the span)."""
+    size = min(ahi - alo, bhi - blo)
+    found = 0
+    step = size
+    while step:
+        if a[alo + found:alo + found + step] == b[blo + found:blo + found + step]:
+            found += step
+            if found == size:
+                break
+        step = min(step // 2, size - found) if step > 1 else 0
+    return found
+
+
+def _common_suffix(a: list[int], alo: int, ahi: int, b: list[int], blo: int, bhi: int) -> int:
+    """Return how many tokens before ahi and bhi are equal."""
+    size = min(ahi - alo, bhi - blo)
+    found = 0
+    step = size
+    while step:
+        if a[ahi - found - step:ahi - found] == b[bhi - found - step:bhi - found]:
+            found += step
+            if found == size:
+                break
+        step = min(step // 2, size - found) if step > 1 else 0
+    return found
+
+
 def _match(a: list[int], alo: int, ahi: int, b: list[int], blo: int, bhi: int, depth: int,
-           pairs: list[tuple[int, int]]) -> None:
-    """Append to `pairs`, in order, the (i, j) of tokens matched between a[alo:ahi] and b[blo:bhi]."""
-    while alo < ahi and blo < bhi and a[alo] == b[blo]:
-        pairs.append((alo, blo))
-        alo, blo = alo + 1, blo + 1
-    tail = 0
-    while alo < ahi - tail and blo < bhi - tail and a[ahi - tail - 1] == b[bhi - tail - 1]:
-        tail += 1
+           blocks: list[tuple[int, int, int]]) -> None:
+    """Append to `blocks`, in order, the runs (i, j, size) of tokens matched between a[alo:ahi] and b[blo:bhi]."""
+    head = _common_prefix(a, alo, ahi, b, blo, bhi)
+    if head:
+        blocks.append((alo, blo, head))
+        alo, blo = alo + head, blo + head
+    tail = _common_suffix(a, alo, ahi, b, blo, bhi)
     ahi, bhi = ahi - tail, bhi - tail
     if alo < ahi and blo < bhi:
         if ahi - alo == 1 or bhi - blo == 1:  # one token against a run: found in it or not
             if ahi - alo == 1 and a[alo] in b[blo:bhi]:
-                pairs.append((alo, b.index(a[alo], blo, bhi)))
+                blocks.append((alo, b.index(a[alo], blo, bhi), 1))
             elif bhi - blo == 1 and b[blo] in a[alo:ahi]:
-                pairs.append((a.index(b[blo], alo, ahi), blo))
+                blocks.append((a.index(b[blo], alo, ahi), blo, 1))
         elif (ahi - alo) * (bhi - blo) <= _EXACT:
-            for block in SequenceMatcher(None, a[alo:ahi], b[blo:bhi], autojunk=False).get_matching_blocks():
-                pairs.extend((alo + block.a + k, blo + block.b + k) for k in range(block.size))
+            blocks.extend((alo + block.a, blo + block.b, block.size) for block in
+                          SequenceMatcher(None, a[alo:ahi], b[blo:bhi], autojunk=False).get_matching_blocks())
         elif depth < _ANCHOR_DEPTH:
             i, j = alo, blo
             for ai, bj in _anchors(a, alo, ahi, b, blo, bhi):
                 if i < ai and j < bj:  # a gap with tokens on one side only is all change
-                    _match(a, i, ai, b, j, bj, depth + 1, pairs)
-                pairs.append((ai, bj))
+                    _match(a, i, ai, b, j, bj, depth + 1, blocks)
+                blocks.append((ai, bj, 1))
                 i, j = ai + 1, bj + 1
             if (i, j) != (alo, blo):  # without an anchor the range is one change
-                _match(a, i, ahi, b, j, bhi, depth + 1, pairs)
-    pairs.extend((ahi + k, bhi + k) for k in range(tail))
+                _match(a, i, ahi, b, j, bhi, depth + 1, blocks)
+    if tail:
+        blocks.append((ahi, bhi, tail))
 
 
 def _anchors(a: list[int], alo: int, ahi: int, b: list[int], blo: int, bhi: int) -> list[tuple[int, int]]:
@@ -149,7 +205,7 @@ def _absorb_blank_equals(runs: list[tuple[str, str, str]]) -> list[tuple[str, st
         between_changes = 0 < index < len(runs) - 1 and runs[index - 1][0] == runs[index + 1][0] == "change"
         if kind == "equal" and between_changes and not old.strip():
             kind = "change"
-        if merged and merged[-1][0] == kind == "change":
+        if merged and merged[-1][0] == kind:  # two changes, or two equal runs (sentences, then words)
             merged[-1][1].append(old)
             merged[-1][2].append(new)
         else:

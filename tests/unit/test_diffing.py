@@ -198,3 +198,22 @@ def test_the_redline_marks_a_section_compared_whole():
     nodes = {n.section["id"]: n for n in redline(doc, changed).nodes}
     assert nodes["a"].whole and nodes["a"].change == "amended"
     assert not nodes["b"].whole and nodes["b"].segments
+
+
+def test_in_a_long_text_of_sentences_a_changed_word_is_the_only_change():
+    old = _long_text(60_000)
+    cut = old.index("сапатын", 30_000)
+    new = old[:cut] + "сапаттуу" + old[cut + len("сапатын"):]
+    segments = diff_words(old, new)
+    assert [s for s in segments if s["op"] != "equal"] == [{"op": "delete", "text": "сапатын"},
+                                                           {"op": "insert", "text": "сапаттуу"}]
+    assert [s["op"] for s in segments] == ["equal", "delete", "insert", "equal"]  # equal runs joined across sentences
+
+
+def test_a_sentence_split_in_two_by_a_new_full_stop_is_one_small_change():
+    old = "Биринчи сүйлөм. Университет сапатты камсыздайт жана өнүктүрөт. Акыркы сүйлөм."
+    new = "Биринчи сүйлөм. Университет сапатты камсыздайт. Жана өнүктүрөт. Акыркы сүйлөм."
+    segments = diff_words(old, new)
+    assert side(segments, "old") == old and side(segments, "new") == new
+    changed = "".join(s["text"] for s in segments if s["op"] != "equal")
+    assert len(changed) <= len(" жана. Жана")
