@@ -104,13 +104,12 @@ _OVERLAY = Prepared(select(preview_sections.c.section_id, preview_sections.c.rem
                            preview_sections.c.title, preview_sections.c.text)
                     .where(preview_sections.c.revision_id == bindparam("revision_id")))
 _PREVIEW = Prepared(select(revision_previews.c.policy_id, revision_previews.c.base_version,
-                           revision_previews.c.title, revision_previews.c.content_hash,
-                           revision_previews.c.last_position)
+                           revision_previews.c.title, revision_previews.c.last_position)
                     .where(revision_previews.c.revision_id == bindparam("revision_id")))
 
 
 def preview_row(connection: Connection, revision_id: str) -> Any:
-    """Return a preview's row: policy, base version, title, content hash, last position (None if unknown)."""
+    """Return a preview's row: policy, base version, title, last position (None if unknown)."""
     return _PREVIEW.first(connection, {"revision_id": revision_id})
 
 

@@ -153,7 +153,11 @@ def acknowledgement_due(connection: Connection, policy_id: str, acknowledged: in
 
 def preview(connection: Connection, revision_id: str, *, final: bool = False) -> dict[str, Any] | None:
     """Return a revision's preview as stored: title, sections, content hash, and (unless the revision is final)
-    the sections it touches that versions after its base changed."""
+    the sections it touches that versions after its base changed.
+
+    The content hash is the stored document's (its canonical form hashed as the ledger hashes it): computed
+    here, where the whole document is read anyway, not on every change, where it would cost a hash of the
+    whole draft for a change to one section."""
     row = preview_row(connection, revision_id)
     if row is None:
         return None
@@ -164,4 +168,6 @@ def preview(connection: Connection, revision_id: str, *, final: bool = False) ->
         touched = set(connection.execute(select(preview_touched.c.section_id)
                                          .where(preview_touched.c.revision_id == revision_id)).scalars())
         conflicts = sorted(touched & touched_after(connection, row[0], row[1]))
-    return {"title": loaded[0].title, "sections": loaded[0].tree(), "content_hash": row[3], "conflicts": conflicts}
+    document, language = loaded
+    return {"title": document.title, "sections": document.tree(),
+            "content_hash": document.content_hash(row[0], language), "conflicts": conflicts}

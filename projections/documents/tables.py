@@ -84,7 +84,6 @@ revision_previews = Table(
     Column("policy_id", String(200), nullable=False),
     Column("base_version", Integer, nullable=False),
     Column("title", Text, nullable=False),
-    Column("content_hash", String(80), nullable=False),
     Column("last_position", Position, nullable=False),
 )
 

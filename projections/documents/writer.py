@@ -56,8 +56,7 @@ _NEWEST = Prepared(select(policy_versions.c.version, policy_versions.c.title, po
                    .order_by(policy_versions.c.version.desc()).limit(1))
 _INSERT_PREVIEW = Prepared(insert(revision_previews))
 _UPDATE_PREVIEW = Prepared(update(revision_previews).where(revision_previews.c.revision_id == bindparam("key"))
-                           .values(title=bindparam("new_title"), content_hash=bindparam("new_content_hash"),
-                                   last_position=bindparam("new_last_position")))
+                           .values(title=bindparam("new_title"), last_position=bindparam("new_last_position")))
 
 
 def _upsert_overlay(dialect_insert: Any) -> Prepared:
@@ -80,7 +79,6 @@ class _Kept:
     """A preview as a batch left it: its policy, the document, what its changes touched, where it stands."""
 
     policy_id: str
-    language: str
     document: Document
     touched: set[str]
     position: int  # of the last change to the preview: the stored row's last_position
@@ -230,8 +228,7 @@ class _Batch:
         if policy_id not in self.policies and _POLICY.first(self.connection, {"policy_id": policy_id}) is None:
             return  # a stream no PolicyCreated began (the store's own tests append such): nothing to preview
         document = self.version(policy_id, event.base_version).copy()
-        language = self.policy(policy_id)[0]
-        self.previews[event.revision_id] = _Preview(_Kept(policy_id, language, document, set(), stored.position),
+        self.previews[event.revision_id] = _Preview(_Kept(policy_id, document, set(), stored.position),
                                                     base_version=event.base_version)
 
     def preview(self, stream: str, revision_id: str) -> _Preview | None:
@@ -243,7 +240,7 @@ class _Batch:
         row = None
         if kept is not None and not self.replaying and kept.stream_version + 1 != self.first_version[stream]:
             row = preview_row(self.connection, revision_id)
-            if row is None or kept.position != row[4]:
+            if row is None or kept.position != row[3]:
                 kept = None  # another process changed it since
         if kept is None:
             row = row or preview_row(self.connection, revision_id)
@@ -252,7 +249,7 @@ class _Batch:
             loaded = load_preview(self.connection, revision_id, row)
             assert loaded is not None
             touched = {r[0] for r in _TOUCHED.rows(self.connection, {"key": revision_id})}
-            kept = _Kept(row[0], loaded[1], loaded[0], touched, row[4])
+            kept = _Kept(row[0], loaded[0], touched, row[3])
         found = self.previews[revision_id] = _Preview(kept)
         return found
 
@@ -297,8 +294,7 @@ class _Batch:
             kept = preview.kept
             document = kept.document
             kept.stream_version = self.last_version.get(stream_for(kept.policy_id), 0)
-            values = {"title": document.title, "last_position": kept.position,
-                      "content_hash": document.content_hash(kept.policy_id, kept.language)}
+            values = {"title": document.title, "last_position": kept.position}
             if preview.base_version is not None:
                 fresh.append({"revision_id": revision_id, "policy_id": kept.policy_id,
                               "base_version": preview.base_version, **values})

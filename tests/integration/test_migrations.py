@@ -222,9 +222,11 @@ def as_of_then(engine, rows: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
 
 
 def as_then(engine, table: Table, rows: list[dict]) -> tuple:
-    """Return an insert of today's rows into a table as an older schema has it (later columns left out)."""
+    """Return an insert of today's rows into a table as an older schema has it (later columns left out, columns
+    dropped since given an empty value: the upgrade's rebuild of the read models writes them anew)."""
     then = Table(table.name, MetaData(), autoload_with=engine)
-    return insert(then), [{k: v for k, v in row.items() if k in then.c} for row in rows]
+    dropped = {column.name: "" for column in then.c if column.name not in table.c}
+    return insert(then), [{**dropped, **{k: v for k, v in row.items() if k in then.c}} for row in rows]
 
 
 def test_versions_come_through_0005_as_outlines_naming_each_section_state_once(empty_database_url, tmp_path):

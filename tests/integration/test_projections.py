@@ -216,3 +216,16 @@ def test_a_preview_another_process_changed_is_read_again_not_taken_from_memory(
     _amend(ledger, "oshsu-quality", revision_id, section_id, "Кайра бул процесс")
     assert _preview_texts(engine, revision_id) == {"Башка процесс кошкон пункт", "Кайра бул процесс"}
     _preview_equals_the_fold(ledger, engine, store, revision_id)
+
+
+def test_a_change_to_a_draft_hashes_no_whole_document_and_its_read_gives_the_folds_hash(
+        ledger, clock, store, engine, monkeypatch):
+    from events.domain.document import Document
+    revision_id, section_id = _open_draft(ledger, clock)
+    hashed = []
+    real = Document.content_hash
+    monkeypatch.setattr(Document, "content_hash", lambda self, *args: hashed.append(1) or real(self, *args))
+    _amend(ledger, "oshsu-quality", revision_id, section_id, "Өзгөртүү ү ө ң")
+    assert hashed == []  # the cost of a change follows the change, not the document
+    monkeypatch.undo()
+    _preview_equals_the_fold(ledger, engine, store, revision_id)
