@@ -62,6 +62,7 @@ def rebuild(url: str) -> dict[str, Any]:
     store = EventStore(engine)
     with engine.connect() as connection:
         streams = connection.execute(select(func.count(func.distinct(events.c.stream)))).scalar_one()
+    writers = _timed_writers()
     start_rss = psutil.Process().memory_info().rss
     with MemorySampler() as sampler:
         started = time.perf_counter()
@@ -71,7 +72,26 @@ def rebuild(url: str) -> dict[str, Any]:
         catalogued = connection.execute(select(func.count()).select_from(policies)).scalar_one()
     if catalogued != streams:
         raise SystemExit(f"rebuild catalogued {catalogued} policies, the log has {streams}")
-    return {"events": count, "seconds": elapsed, **sampler.summary(start_rss)}
+    return {"events": count, "seconds": elapsed, "writers": writers, **sampler.summary(start_rss)}
+
+
+def _timed_writers() -> dict[str, float]:
+    """Have each read model's writer add the seconds it spends to the returned dict (before they connect)."""
+    import projections
+    spent: dict[str, float] = {}
+
+    def timed(name: str, writer: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return writer(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
+        return run
+
+    for module in projections.MODULES:
+        module.on_appended = timed(module.__name__.rsplit(".", 1)[-1], module.on_appended)  # type: ignore[attr-defined]
+    return spent
 
 
 def verify(url: str) -> dict[str, Any]:

@@ -125,6 +125,11 @@ def measure(scratch: Scratch, corpus: Corpus, *, policies: int, events: int, see
                rebuild_rate, trail_floor, "plain sqlite3, audit trail rows only",
                note="the floor: read, decode and one row per event into one table with its two indexes; "
                     f"the rebuild writes every read model's {len(tables())} tables"),
+        *(Figure(rebuild_group, f"time in the {name} read model's writer", "s", seconds, rebuilt["seconds"],
+                 "the whole rebuild", higher_is_better=False,
+                 note="its share of the same rebuild; the rest reads and decodes the log, empties the tables and "
+                      "commits")
+          for name, seconds in sorted(rebuilt["writers"].items(), key=lambda item: -item[1])),
         Figure(rebuild_group, "peak RSS during the rebuild", "MB", rebuilt["peak_mb"], REBUILD_RSS_MB,
                "bar", threshold=1.0, higher_is_better=False, note=flat),
         Figure(verify_group, "EventStore.verify()", "events/s", verify_rate, VERIFY_RATE,
