@@ -82,8 +82,11 @@ def verify() -> WerkzeugResponse:
     """Walk the whole chain now; the console shows the result."""
     require_user("auditor")
     result = observability.verify(services().store)
+    up_to = result.checked_up_to
     session[LAST_VERIFICATION] = {"ok": result.ok, "events_checked": result.events_checked,
-                                  "first_bad_position": result.first_bad_position, "problem": result.problem}
+                                  "first_bad_position": result.first_bad_position, "problem": result.problem,
+                                  "checkpoints_checked": result.checkpoints_checked,
+                                  "checked_up_to": up_to["position"] if up_to else None}
     return redirect(url_for("audit_console.log"), 303)
 
 

@@ -231,6 +231,25 @@ def test_the_console_verifies_the_chain_and_shows_the_result(client, loaded):
     assert verified.status_code == 303
     html = client.get("/audit?lang=en").get_data(as_text=True)
     assert 'data-verified="true"' in html and f"Verified: {loaded.events} events" in html
+    result = re.search(r'<p class="result ok".*?</p>', html, re.S).group(0)
+    assert "No checkpoint has been signed yet." in result
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_the_consoles_verification_names_the_newest_signed_checkpoint_it_held(database, databases, tmp_path):
+    from service.evidence import checkpoints
+    with databases.lend(database, tmp_path) as url, running_app(url) as app:
+        people = demo.load_demo(url)
+        with app.app_context():
+            signed = checkpoints.sign_head(services().store, checkpoints.signing_key())
+        client = app.test_client()
+        sign_in(client, "auditor", people.passwords["auditor"])
+        page = client.get("/audit?lang=ky").get_data(as_text=True)
+        client.post("/audit/verify", data={"csrf_token": csrf_token(page)})
+        result = re.search(r'<p class="result ok".*?</p>', client.get("/audit?lang=ky").get_data(as_text=True),
+                           re.S).group(0)
+        held = f"Бардык кол коюлган текшерүү чекиттери туура (1), эң жаңысы {signed['position']} позициясында."
+        assert held in result
 
 
 def test_the_console_pages_the_log_newest_first_without_skipping_an_event(client, loaded):
