@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             say(f"HTTP: {args.http_clients} clients × {args.http_seconds:g} s × {args.rounds} rounds per target")
             figures += web.measure(place, clients=args.http_clients, seconds=args.http_seconds, rounds=args.rounds)
         if "search" in args.only:
-            say(f"search: every version of {args.policies} policies ({args.search_events:,} events) vs a LIKE scan")
+            say(f"search: every version of {args.policies} policies ({args.search_events:,} events) vs LIKE scans")
             figures += search.measure(place, corpus, policies=args.policies, events=args.search_events,
                                       seed=args.seed, rounds=args.rounds, postgres=postgres, say=say)
         if "diff" in args.only:

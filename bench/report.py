@@ -13,7 +13,7 @@ def number(value: float | None, unit: str) -> str:
     """Format a figure for the table."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    if unit in ("ms", "µs/read", "MB", "s"):
+    if unit in ("ms", "ms/query", "µs/read", "MB", "s"):
         return f"{value:,.1f} {unit}" if value >= 10 else f"{value:,.2f} {unit}"
     return f"{value:,.0f} {unit}"
 

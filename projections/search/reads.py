@@ -48,34 +48,40 @@ def _fts(query: Query, every_form: bool) -> str:
     return " AND ".join(parts)
 
 
-def _tsquery_text(words: tuple[str, ...], phrase: bool, weight: str) -> str:
-    mark = weight if phrase else f"*{weight}"
+def _tsquery_text(words: tuple[str, ...], phrase: bool) -> str:
+    mark = "" if phrase else "*"
     return " <-> ".join(f"'{word}':{mark}" for word in words)
 
 
-def _tsqueries(connection: Connection, query: Query) -> tuple[str, str]:
-    """Return two tsqueries, as text, every term required: each term as any stemmer reads it in the body
-    (weight A), and (the first) also anywhere, folded text included, for a term without letters folding would
-    lose (as in `_fts`). The folded text never holds a letter an exact term has, so such a term needs no weight,
-    and a query without weights needs no second look at the rows the GIN index found. Each term's readings
-    are asked of PostgreSQL once and their repeats dropped: most stemmers leave most words as they are."""
+def _tsqueries(connection: Connection, query: Query) -> tuple[str, str, int | None]:
+    """Return two tsqueries, as text, every term required: each term as any stemmer reads it (asked of the text
+    as written, `search_written`), and (the first) also its folded form, for a term without letters folding
+    would lose (as in `_fts`; asked of every form of the text, `search_vector`). Neither has weights: the GIN
+    index answers each without a second look at the rows it found. Each term's readings are asked of
+    PostgreSQL once and their repeats dropped: most stemmers leave most words as they are. Asked with them: the
+    row id `RECENT` rows below the newest (None in a smaller table), how far a walk down the row ids goes."""
     asked: list[str] = []
     params: dict[str, Any] = {}
     for n, term in enumerate(query.terms):
-        params[f"w{n}"] = _tsquery_text(term.words, term.phrase, "" if term.exact else "A")
-        params[f"a{n}"] = _tsquery_text(term.words, term.phrase, "")
-        asked += [f"to_tsquery('{config}'::regconfig, :{kind}{n})::text" for kind in "wa" for config in _CONFIGS]
-        params[f"f{n}"] = _tsquery_text(term.folded, term.phrase, "")
+        params[f"w{n}"] = _tsquery_text(term.words, term.phrase)
+        asked += [f"to_tsquery('{config}'::regconfig, :w{n})::text" for config in _CONFIGS]
+        params[f"f{n}"] = _tsquery_text(term.folded, term.phrase)
         asked.append(f"to_tsquery('simple'::regconfig, :f{n})::text")
+    asked.append(f"(SELECT row_id FROM search_sections ORDER BY row_id DESC LIMIT 1 OFFSET {RECENT})")
     answers = iter(connection.execute(text("SELECT " + ", ".join(asked)), params).one())
     every, written = [], []
     for term in query.terms:
         as_written = [next(answers) for _ in _CONFIGS]
-        anywhere = [next(answers) for _ in _CONFIGS]
         folded = next(answers)
         written.append(_any(as_written))
-        every.append(_any(as_written if term.exact else [*anywhere, folded]))
-    return " & ".join(every), " & ".join(written)
+        every.append(_any(as_written if term.exact else [*as_written, folded]))
+    return " & ".join(every), " & ".join(written), next(answers)
+
+
+def _constant(tsquery: str) -> str:
+    """Return a tsquery as a constant of the statement: PostgreSQL plans each search for the words it asks
+    (how many rows hold them), never once for any words, as it would a parameter of a prepared statement."""
+    return "CAST('" + tsquery.replace("'", "''").replace(":", "\\:") + "' AS tsquery)"
 
 
 def _any(readings: list[str]) -> str:
@@ -89,41 +95,57 @@ def _tiers(query: Query, every_version: bool) -> list[tuple[int, bool]]:
             if exact or folded]
 
 
-CANDIDATES = 4  # a tier's page is first looked for among this many times as many of its newest matches
+CANDIDATES = 2  # a tier's page is first looked for among this many times as many of its newest matches
+WIDER = 8  # and then among this many times as many, until the tier's rows or every match have been read
+RECENT = 2048  # PostgreSQL: the newest rows a walk down the row ids looks at before it asks the index instead
+
+
+def _candidates(source: str, order: str, matching: str, filters: str, cap: int, floor: int | None) -> str:
+    """Return a statement for a tier's newest `cap` matches (of any version), newest first.
+
+    With a `floor` (PostgreSQL), the newest rows down to it are walked in the order of row ids, which stops as
+    soon as it has its matches; the rest, asked for only when those few hold too few, are found by the index
+    and sorted (`+ 0` keeps the planner from walking them too: a rare word would be looked for in every row)."""
+    columns = "s.row_id, s.policy_id, s.first_version, s.last_version"
+    if floor is None:
+        return f"SELECT {columns} FROM {source} WHERE {matching}{filters} ORDER BY {order} LIMIT {cap}"
+    return f"""SELECT * FROM (
+        (SELECT {columns} FROM {source} WHERE {matching}{filters} AND s.row_id >= {floor}
+         ORDER BY s.row_id DESC LIMIT {cap})
+        UNION ALL
+        (SELECT {columns} FROM {source} WHERE {matching}{filters} AND s.row_id < {floor}
+         ORDER BY s.row_id + 0 DESC LIMIT {cap})) newest LIMIT {cap}"""
 
 
 def _tier(connection: Connection, params: dict[str, Any], policies: str, source: str, order: str, matching: str,
-          held: int, filters: str, start: int, wanted: int) -> list[Any]:
-    """Return a tier's rows from `start` on, at most `wanted`, each joined to its version's title.
+          held: int, filters: str, floor: int | None, start: int, wanted: int) -> list[Any]:
+    """Return a tier's rows from `start` on, at most `wanted`, each joined to its text and version's title.
 
-    The tier's rows are looked for first among a bounded set of the newest matches (a walk down the row ids
-    the engine stops early, or the few matches its index holds), which is where a common word's page is; only
-    when those hold too few of the tier's rows is every match read."""
+    The tier's rows are looked for among a bounded set of the newest matches, which is where a common word's
+    page is: one statement reads them, cuts the page from those that are the tier's and says how many it looked
+    at. Only when they hold too few of the tier's rows is a wider set read, and so on until every match has been."""
     cap = CANDIDATES * (start + wanted)
-    candidates = connection.execute(text(f"""WITH policies AS MATERIALIZED ({policies})
-        SELECT s.row_id, {_HELD} AS held FROM (SELECT s.row_id, s.policy_id, s.first_version, s.last_version
-            FROM {source} WHERE {matching}{filters} ORDER BY {order} LIMIT {cap}) s
-        JOIN policies p ON p.policy_id = s.policy_id ORDER BY s.row_id DESC"""), params).all()
-    chosen = [row.row_id for row in candidates if row.held == held]
-    if len(candidates) < cap or len(chosen) >= start + wanted:
-        ids = chosen[start:start + wanted]
-        if not ids:
-            return []
-        where, cut, ordered = (f"s.row_id IN ({', '.join(str(int(i)) for i in ids)})", "s.row_id DESC",
-                               "search_sections s")
-    else:  # too few of the newest matches are the tier's: every match is read
-        where, cut, ordered = (f"{matching} AND {_HELD} = {held}{filters}",
-                               f"{order} LIMIT {wanted} OFFSET {start}", source)
-    # The page is cut first; only its rows are joined to their version's title.
-    statement = f"""WITH policies AS MATERIALIZED ({policies}), page AS MATERIALIZED (
-        SELECT s.row_id, s.policy_id, s.section_id, s.first_version, s.last_version, s.label, s.body,
-               s.language, p.newest, {_SHOWN} AS shown
-        FROM {ordered} JOIN policies p ON p.policy_id = s.policy_id
-        WHERE {where} ORDER BY {cut})
-        SELECT page.*, v.title, v.effective_from FROM page
-        JOIN search_versions v ON v.policy_id = page.policy_id AND v.version = page.shown
-        ORDER BY page.row_id DESC"""
-    return list(connection.execute(text(statement), params).all())
+    while True:
+        # The page is cut first; only its rows are joined to their text and their version's title.
+        statement = f"""WITH policies AS MATERIALIZED ({policies}),
+            candidates AS MATERIALIZED ({_candidates(source, order, matching, filters, cap, floor)}),
+            marked AS MATERIALIZED (
+                SELECT s.row_id, s.policy_id, p.newest, {_HELD} AS held, {_SHOWN} AS shown
+                FROM candidates s JOIN policies p ON p.policy_id = s.policy_id),
+            counted AS (SELECT count(*) AS looked, sum(held) AS kept FROM marked),
+            page AS (SELECT m.row_id, m.policy_id, m.newest, m.shown FROM marked m WHERE m.held = {held}
+                     ORDER BY m.row_id DESC LIMIT {wanted} OFFSET {start})
+            SELECT counted.looked, counted.kept, found.* FROM counted LEFT JOIN (
+                SELECT s.row_id, s.policy_id, s.section_id, s.first_version, s.last_version, s.label, s.body,
+                       s.language, page.newest, page.shown, v.title, v.effective_from
+                FROM page JOIN search_sections s ON s.row_id = page.row_id
+                JOIN search_versions v ON v.policy_id = page.policy_id AND v.version = page.shown) found ON 1 = 1
+            ORDER BY found.row_id DESC"""
+        rows = connection.execute(text(statement), params).all()
+        looked, kept = rows[0].looked, rows[0].kept or 0
+        if looked < cap or (kept if held else looked - kept) >= start + wanted:
+            return [row for row in rows if row.row_id is not None]
+        cap *= WIDER
 
 
 def find(connection: Connection, query: Query, *, at: str, every_version: bool, language: str | None = None,
@@ -141,12 +163,13 @@ def find(connection: Connection, query: Query, *, at: str, every_version: bool, 
         params["policy_id"] = policy_id
     policies = _POLICIES + (" WHERE p.policy_id = :policy_id" if policy_id is not None else "")
     if connection.dialect.name == "postgresql":
-        params["every"], params["written"] = _tsqueries(connection, query)
-        matching = {True: "s.search_vector @@ CAST(:written AS tsquery)",
-                    False: "s.search_vector @@ CAST(:every AS tsquery) AND NOT s.search_vector @@ "
-                           "CAST(:written AS tsquery)"}
+        every, written, floor = _tsqueries(connection, query)
+        every, written = _constant(every), _constant(written)
+        matching = {True: f"s.search_written @@ {written}",
+                    False: f"s.search_vector @@ {every} AND NOT s.search_written @@ {written}"}
         source, order = "search_sections s", "s.row_id DESC"
-    else:
+    else:  # FTS5 reads its matches in the order of row ids, from its index alone: it needs no floor
+        floor = None
         params["written"] = _fts(query, False)
         params["folded_only"] = f"({_fts(query, True)}) NOT ({params['written']})"
         matching = {True: "search_fts MATCH :written", False: "search_fts MATCH :folded_only"}
@@ -159,7 +182,8 @@ def find(connection: Connection, query: Query, *, at: str, every_version: bool, 
             continue
         start = skip if index == first_tier else 0
         wanted = limit + 1 - len(found)
-        rows = _tier(connection, params, policies, source, order, matching[exact], held, filters, start, wanted)
+        rows = _tier(connection, params, policies, source, order, matching[exact], held, filters, floor, start,
+                     wanted)
         found += [(index * TIER + start + n, (row, held, exact)) for n, row in enumerate(rows)]
         if len(found) > limit:
             break

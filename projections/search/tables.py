@@ -1,8 +1,10 @@
 """The search read model's tables: each section's text once per state, with the versions that held it.
 
-The database's own full-text engine indexes `search_sections`, kept in step by the database itself (migration
-0009): on SQLite an FTS5 table `search_fts` filled by triggers, on PostgreSQL a generated `search_vector`
-column with a GIN index. Neither is declared here: they are the engine's, derived from these rows.
+The database's own full-text engine indexes `search_sections`, kept in step by the database itself: on SQLite
+an FTS5 table `search_fts` filled by triggers (migration 0009), its columns the text as written and as folded;
+on PostgreSQL two generated `tsvector` columns, each with a GIN index: `search_vector`, every form of the text
+(0009), and `search_written`, the text as written (0015). None is declared here: they are the engine's,
+derived from these rows.
 """
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ search_sections = Table(
 
 TABLES = (search_policies, search_versions, search_sections)
 ROW_ID_SPAN = 1 << 20  # row ids per publishing event: its position times this, plus the section's place
-# What the database's engine keeps over these rows (migration 0009): nothing of it is declared above.
+# What the database's engine keeps over these rows (migrations 0009, 0015): nothing of it is declared above.
 ENGINE_TABLE_PREFIX = "search_fts"  # SQLite: the FTS5 table and its shadow tables
-ENGINE_COLUMNS = frozenset({"search_vector"})  # PostgreSQL: the generated tsvector
-ENGINE_INDEXES = frozenset({"ix_search_sections_vector"})  # PostgreSQL: its GIN index
+ENGINE_COLUMNS = frozenset({"search_vector", "search_written"})  # PostgreSQL: the generated tsvectors
+ENGINE_INDEXES = frozenset({"ix_search_sections_vector", "ix_search_sections_written"})  # PostgreSQL: their GIN indexes

@@ -386,3 +386,31 @@ def test_through_0008_read_models_get_signature_steps_signed_hashes_and_reviews_
         signed = connection.execute(select(metadata.tables["revision_approvals"].c.full_name)).scalars().all()
     assert due != "2099-01-01T00:00:00.000000Z" and signed and all(signed)
     engine.dispose()
+
+
+def test_0015_indexes_the_text_as_written_apart_and_takes_it_away_again(engine):
+    # PostgreSQL gets the text as written in a column of its own (SQLite's FTS5 table has it already); the
+    # revision goes down to 0014 and up again, and search finds the same sections before and after.
+    from projections import search
+    store = _fill(engine)
+
+    def found() -> list[dict]:
+        with engine.connect() as connection:
+            return search.find(connection, search.parse("саясат"), at="2030-01-01T00:00:00.000000Z",
+                               every_version=True)[0]
+
+    def engine_columns() -> set[str]:
+        return {column["name"] for column in inspect(engine).get_columns("search_sections")} & {
+            "search_vector", "search_written"}
+
+    postgres = engine.dialect.name == "postgresql"
+    before, read_models = found(), snapshot(store)
+    assert before and engine_columns() == ({"search_vector", "search_written"} if postgres else set())
+    with write_transaction(engine) as connection:
+        command.downgrade(schema.alembic_config(connection), "0014_previews_hash_on_read")
+    assert schema.current_revision(engine) == "0014_previews_hash_on_read"
+    assert engine_columns() == ({"search_vector"} if postgres else set())
+    schema.upgrade(engine)
+    assert schema.current_revision(engine) == schema.head_revision()
+    assert engine_columns() == ({"search_vector", "search_written"} if postgres else set())
+    assert found() == before and snapshot(store) == read_models

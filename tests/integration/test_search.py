@@ -187,3 +187,29 @@ def test_live_search_equals_search_after_a_rebuild(store, ledger, clock, library
     assert snapshot(store) == tables
     assert {q: (find(store, q), find(store, q, every_version=True)) for q in questions} == live
     assert all(live[q][1] for q in questions)
+
+
+def test_pages_are_the_same_however_few_of_the_newest_matches_are_looked_at_first(store, ledger, clock, library,
+                                                                                   monkeypatch):
+    # A page is looked for among a tier's newest matches, then among more of them (on PostgreSQL the newest rows
+    # walked first, the rest asked of the index): with a handful at each step, every page comes out the same.
+    from projections.search import reads
+    run_lifecycle(ledger, clock)
+    questions = ["саясат", "кун", "сапатын", '"сапатын камсыздоо"', "plagiarism", "университет"]
+
+    def pages(text: str, every_version: bool) -> list[dict]:
+        found, position = [], 0
+        with store.engine.connect() as connection:
+            while position is not None:
+                page, position = search.find(connection, search.parse(text), at=NOW, every_version=every_version,
+                                             position=position, limit=2)
+                found += page
+        return found
+
+    expected = {(q, every): find(store, q, every) for q in questions for every in (False, True)}
+    assert all(expected.values())
+    monkeypatch.setattr(reads, "RECENT", 3)
+    monkeypatch.setattr(reads, "CANDIDATES", 1)
+    monkeypatch.setattr(reads, "WIDER", 2)
+    assert {(q, every): find(store, q, every) for q in questions for every in (False, True)} == expected
+    assert {(q, every): pages(q, every) for q in questions for every in (False, True)} == expected
