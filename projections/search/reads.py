@@ -96,7 +96,6 @@ def _tiers(query: Query, every_version: bool) -> list[tuple[int, bool]]:
 
 
 CANDIDATES = 2  # a tier's page is first looked for among this many times as many of its newest matches
-WIDER = 8  # and then among this many times as many, until the tier's rows or every match have been read
 RECENT = 2048  # PostgreSQL: the newest rows a walk down the row ids looks at before it asks the index instead
 
 
@@ -110,10 +109,10 @@ def _candidates(source: str, order: str, matching: str, filters: str, cap: int, 
     if floor is None:
         return f"SELECT {columns} FROM {source} WHERE {matching}{filters} ORDER BY {order} LIMIT {cap}"
     return f"""SELECT * FROM (
-        (SELECT {columns} FROM {source} WHERE {matching}{filters} AND s.row_id >= {floor}
+        (SELECT {columns} FROM {source} WHERE {matching}{filters} AND s.row_id >= {int(floor)}
          ORDER BY s.row_id DESC LIMIT {cap})
         UNION ALL
-        (SELECT {columns} FROM {source} WHERE {matching}{filters} AND s.row_id < {floor}
+        (SELECT {columns} FROM {source} WHERE {matching}{filters} AND s.row_id < {int(floor)}
          ORDER BY s.row_id + 0 DESC LIMIT {cap})) newest LIMIT {cap}"""
 
 
@@ -121,31 +120,42 @@ def _tier(connection: Connection, params: dict[str, Any], policies: str, source:
           held: int, filters: str, floor: int | None, start: int, wanted: int) -> list[Any]:
     """Return a tier's rows from `start` on, at most `wanted`, each joined to its text and version's title.
 
-    The tier's rows are looked for among a bounded set of the newest matches, which is where a common word's
-    page is: one statement reads them, cuts the page from those that are the tier's and says how many it looked
-    at. Only when they hold too few of the tier's rows is a wider set read, and so on until every match has been."""
+    The tier's rows are looked for first among a bounded set of the newest matches, which is where a common
+    word's page is: one statement reads them, cuts the page from those that are the tier's and says how many it
+    looked at. Only when they hold too few of the tier's rows (a time long past, when the newest texts were not
+    yet in force) is every match read, by a second statement; on PostgreSQL never by a walk down the row ids
+    (`+ 0`), which for a rare word would look at every row."""
     cap = CANDIDATES * (start + wanted)
-    while True:
-        # The page is cut first; only its rows are joined to their text and their version's title.
-        statement = f"""WITH policies AS MATERIALIZED ({policies}),
-            candidates AS MATERIALIZED ({_candidates(source, order, matching, filters, cap, floor)}),
-            marked AS MATERIALIZED (
-                SELECT s.row_id, s.policy_id, p.newest, {_HELD} AS held, {_SHOWN} AS shown
-                FROM candidates s JOIN policies p ON p.policy_id = s.policy_id),
-            counted AS (SELECT count(*) AS looked, sum(held) AS kept FROM marked),
-            page AS (SELECT m.row_id, m.policy_id, m.newest, m.shown FROM marked m WHERE m.held = {held}
-                     ORDER BY m.row_id DESC LIMIT {wanted} OFFSET {start})
-            SELECT counted.looked, counted.kept, found.* FROM counted LEFT JOIN (
-                SELECT s.row_id, s.policy_id, s.section_id, s.first_version, s.last_version, s.label, s.body,
-                       s.language, page.newest, page.shown, v.title, v.effective_from
-                FROM page JOIN search_sections s ON s.row_id = page.row_id
-                JOIN search_versions v ON v.policy_id = page.policy_id AND v.version = page.shown) found ON 1 = 1
-            ORDER BY found.row_id DESC"""
-        rows = connection.execute(text(statement), params).all()
-        looked, kept = rows[0].looked, rows[0].kept or 0
-        if looked < cap or (kept if held else looked - kept) >= start + wanted:
-            return [row for row in rows if row.row_id is not None]
-        cap *= WIDER
+    # The page is cut first; only its rows are joined to their text and their version's title.
+    statement = f"""WITH policies AS MATERIALIZED ({policies}),
+        candidates AS MATERIALIZED ({_candidates(source, order, matching, filters, cap, floor)}),
+        marked AS MATERIALIZED (
+            SELECT s.row_id, s.policy_id, p.newest, {_HELD} AS held, {_SHOWN} AS shown
+            FROM candidates s JOIN policies p ON p.policy_id = s.policy_id),
+        counted AS (SELECT count(*) AS looked, sum(held) AS kept FROM marked),
+        page AS (SELECT m.row_id, m.policy_id, m.newest, m.shown FROM marked m WHERE m.held = {held}
+                 ORDER BY m.row_id DESC LIMIT {wanted} OFFSET {start})
+        SELECT counted.looked, counted.kept, found.* FROM counted LEFT JOIN (
+            SELECT s.row_id, s.policy_id, s.section_id, s.first_version, s.last_version, s.label, s.body,
+                   s.language, page.newest, page.shown, v.title, v.effective_from
+            FROM page JOIN search_sections s ON s.row_id = page.row_id
+            JOIN search_versions v ON v.policy_id = page.policy_id AND v.version = page.shown) found ON 1 = 1
+        ORDER BY found.row_id DESC"""
+    rows = connection.execute(text(statement), params).all()
+    looked, kept = rows[0].looked, rows[0].kept or 0
+    if looked < cap or (kept if held else looked - kept) >= start + wanted:
+        return [row for row in rows if row.row_id is not None]
+    # Too few of the newest matches are the tier's: every match is read.
+    every = order if floor is None else "s.row_id + 0 DESC"
+    statement = f"""WITH policies AS MATERIALIZED ({policies}), page AS MATERIALIZED (
+        SELECT s.row_id, s.policy_id, s.section_id, s.first_version, s.last_version, s.label, s.body,
+               s.language, p.newest, {_SHOWN} AS shown
+        FROM {source} JOIN policies p ON p.policy_id = s.policy_id
+        WHERE {matching} AND {_HELD} = {held}{filters} ORDER BY {every} LIMIT {wanted} OFFSET {start})
+        SELECT page.*, v.title, v.effective_from FROM page
+        JOIN search_versions v ON v.policy_id = page.policy_id AND v.version = page.shown
+        ORDER BY page.row_id DESC"""
+    return list(connection.execute(text(statement), params).all())
 
 
 def find(connection: Connection, query: Query, *, at: str, every_version: bool, language: str | None = None,
