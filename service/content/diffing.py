@@ -98,42 +98,32 @@ def _merged(blocks: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
     return merged
 
 
-def _common_prefix(a: list[int], alo: int, ahi: int, b: list[int], blo: int, bhi: int) -> int:
-    """Return how many tokens from alo and blo on are equal (slices compared in C, halving the span)."""
+def _common(a: list[int], alo: int, ahi: int, b: list[int], blo: int, bhi: int, *, at_end: bool = False) -> int:
+    """Return how many tokens are equal from alo and blo on (`at_end`: before ahi and bhi), comparing slices in
+    C: the longest equal run found by halving steps, since a run's being equal holds for every shorter one."""
     size = min(ahi - alo, bhi - blo)
     found = 0
-    step = size
+    step = 1 << size.bit_length()
     while step:
-        if a[alo + found:alo + found + step] == b[blo + found:blo + found + step]:
-            found += step
-            if found == size:
-                break
-        step = min(step // 2, size - found) if step > 1 else 0
-    return found
-
-
-def _common_suffix(a: list[int], alo: int, ahi: int, b: list[int], blo: int, bhi: int) -> int:
-    """Return how many tokens before ahi and bhi are equal."""
-    size = min(ahi - alo, bhi - blo)
-    found = 0
-    step = size
-    while step:
-        if a[ahi - found - step:ahi - found] == b[bhi - found - step:bhi - found]:
-            found += step
-            if found == size:
-                break
-        step = min(step // 2, size - found) if step > 1 else 0
+        if found + step <= size:
+            if at_end:
+                equal = a[ahi - found - step:ahi - found] == b[bhi - found - step:bhi - found]
+            else:
+                equal = a[alo + found:alo + found + step] == b[blo + found:blo + found + step]
+            if equal:
+                found += step
+        step >>= 1
     return found
 
 
 def _match(a: list[int], alo: int, ahi: int, b: list[int], blo: int, bhi: int, depth: int,
            blocks: list[tuple[int, int, int]]) -> None:
     """Append to `blocks`, in order, the runs (i, j, size) of tokens matched between a[alo:ahi] and b[blo:bhi]."""
-    head = _common_prefix(a, alo, ahi, b, blo, bhi)
+    head = _common(a, alo, ahi, b, blo, bhi)
     if head:
         blocks.append((alo, blo, head))
         alo, blo = alo + head, blo + head
-    tail = _common_suffix(a, alo, ahi, b, blo, bhi)
+    tail = _common(a, alo, ahi, b, blo, bhi, at_end=True)
     ahi, bhi = ahi - tail, bhi - tail
     if alo < ahi and blo < bhi:
         if ahi - alo == 1 or bhi - blo == 1:  # one token against a run: found in it or not

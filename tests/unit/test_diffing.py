@@ -217,3 +217,17 @@ def test_a_sentence_split_in_two_by_a_new_full_stop_is_one_small_change():
     assert side(segments, "old") == old and side(segments, "new") == new
     changed = "".join(s["text"] for s in segments if s["op"] != "equal")
     assert len(changed) <= len(" жана. Жана")
+
+
+@given(st.lists(st.integers(0, 2), max_size=12), st.lists(st.integers(0, 2), max_size=12), st.data())
+def test_the_equal_run_at_either_end_of_two_ranges_is_found_whole(a, b, data):
+    alo, blo = data.draw(st.integers(0, len(a))), data.draw(st.integers(0, len(b)))
+    ahi, bhi = data.draw(st.integers(alo, len(a))), data.draw(st.integers(blo, len(b)))
+    head = 0
+    while alo + head < ahi and blo + head < bhi and a[alo + head] == b[blo + head]:
+        head += 1
+    tail = 0
+    while ahi - tail > alo and bhi - tail > blo and a[ahi - tail - 1] == b[bhi - tail - 1]:
+        tail += 1
+    assert diffing._common(a, alo, ahi, b, blo, bhi) == head
+    assert diffing._common(a, alo, ahi, b, blo, bhi, at_end=True) == tail
