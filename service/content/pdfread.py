@@ -16,7 +16,7 @@ from pdfplumber.utils.exceptions import PdfminerException
 from events.domain.errors import InvalidInput
 
 from . import copies
-from .textformat import ParsedPolicy, parse_policy_text
+from .textformat import ParsedPolicy, ReadFile, parse_policy_text
 
 # A line that is only a page number: 3, - 3 -, 3 / 12, Page 3 of 12, Бет 3, Страница 3 из 12, Seite 3 von 12.
 _PAGE_NUMBER = re.compile(
@@ -29,14 +29,6 @@ PARAGRAPH_GAP = 1.5  # a gap this many times the usual line spacing separates bl
 
 
 @dataclass(frozen=True)
-class PdfText:
-    """A PDF read: its parse, and the text it was parsed from, for the check that no word is lost."""
-
-    parsed: ParsedPolicy
-    text: str
-
-
-@dataclass(frozen=True)
 class _Line:
     text: str
     top: float
@@ -44,7 +36,7 @@ class _Line:
     size: float
 
 
-def read_pdf(data: bytes, name: str) -> PdfText:
+def read_pdf(data: bytes, name: str) -> ReadFile:
     """Extract a PDF's text, drop what repeats on every page, and parse it like plain text."""
     pages, keywords = _pages(data, name)
     lines = [line for page in _drop_running_lines(pages) for line in page]
@@ -56,7 +48,7 @@ def read_pdf(data: bytes, name: str) -> PdfText:
         lines = _without_print_block(lines)
     text = "\n".join(_text_lines(lines))
     parsed = parse_policy_text(text)
-    return PdfText(ParsedPolicy(parsed.title, parsed.sections, replace(parsed.summary, format="pdf")), text)
+    return ReadFile(ParsedPolicy(parsed.title, parsed.sections, replace(parsed.summary, format="pdf")), text)
 
 
 def _pages(data: bytes, name: str) -> tuple[list[list[_Line]], str]:

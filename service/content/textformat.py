@@ -69,6 +69,15 @@ class ParsedPolicy:
 
 
 @dataclass(frozen=True)
+class ReadFile:
+    """A Word or PDF file read: its parse, and the text it was parsed from in reading order, for the check that
+    no word is lost."""
+
+    parsed: ParsedPolicy
+    text: str
+
+
+@dataclass(frozen=True)
 class _Line:
     number: int
     indent: int
@@ -498,3 +507,28 @@ def is_lead_in(section: Section) -> bool:
         and (section.get("title") or "").endswith(":")
         and all(child["kind"] == "item" for child in section.get("children") or [])
     )
+
+
+_NUMERALS = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"),
+             (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
+
+
+def roman_numeral(number: int) -> str:
+    """Write a positive number in upper-case Roman numerals (what Word shows for a roman-numbered list)."""
+    out = []
+    for value, numeral in _NUMERALS:
+        while number >= value:
+            out.append(numeral)
+            number -= value
+    return "".join(out)
+
+
+def roman_value(numeral: str) -> int:
+    """Read upper-case Roman numerals back as a number."""
+    values = {letter: value for value, letter in _NUMERALS if len(letter) == 1}
+    total = 0
+    for index, letter in enumerate(numeral):
+        value = values[letter]
+        following = values[numeral[index + 1]] if index + 1 < len(numeral) else 0
+        total += -value if value < following else value
+    return total

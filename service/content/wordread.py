@@ -17,21 +17,13 @@ from docx.text.paragraph import Paragraph
 
 from events.domain.errors import InvalidInput
 
-from .textformat import BULLET, Block, ParsedPolicy, Tree, line_at
+from .textformat import BULLET, Block, ParsedPolicy, ReadFile, Tree, line_at, roman_numeral
 
 _HEADING_STYLE = re.compile(r"heading (\d)$", re.IGNORECASE)
 _LEVEL_FIELD = re.compile(r"%(\d)")
 CELL_SEPARATOR = " | "  # a table's row becomes one paragraph, its cells in order
 # Lowercase Cyrillic letters in the order Word counts a russianLower list (no ё, й, ъ, ы, ь).
 _RUSSIAN_LETTERS = "абвгдежзиклмнопрстуфхцчшщэюя"
-
-
-@dataclass(frozen=True)
-class WordText:
-    """A Word file read: its parse, and its text in reading order for the check that no word is lost."""
-
-    parsed: ParsedPolicy
-    text: str
 
 
 @dataclass(frozen=True)
@@ -71,7 +63,7 @@ class _Numbering:
         return _LEVEL_FIELD.sub(field_value, levels[level].text).strip() or None
 
 
-def read_word(data: bytes, name: str) -> WordText:
+def read_word(data: bytes, name: str) -> ReadFile:
     """Parse a .docx file's body into a title and section tree, refusing a file that is not one."""
     document = _open(data, name)
     numbering = _numbering(document)
@@ -91,7 +83,7 @@ def read_word(data: bytes, name: str) -> WordText:
         sections.append({"kind": "paragraph", "label": f"[{note_number}]", "title": None, "text": note,
                          "children": []})
     parsed = ParsedPolicy(title, sections, tree.summary("docx"))
-    return WordText(parsed, "\n".join([*_body_text(document), *_footnotes(document)]))
+    return ReadFile(parsed, "\n".join([*_body_text(document), *_footnotes(document)]))
 
 
 def _open(data: bytes, name: str) -> WordDocument:
@@ -205,20 +197,9 @@ def _formatted(count: int, number_format: str) -> str:
         letter = _RUSSIAN_LETTERS[(count - 1) % len(_RUSSIAN_LETTERS)]
         return letter.upper() if number_format == "russianUpper" else letter
     if number_format in ("lowerRoman", "upperRoman"):
-        roman = _roman(count)
+        roman = roman_numeral(count)
         return roman.lower() if number_format == "lowerRoman" else roman
     return str(count)
-
-
-def _roman(number: int) -> str:
-    numerals = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"),
-                (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
-    out = []
-    for value, numeral in numerals:
-        while number >= value:
-            out.append(numeral)
-            number -= value
-    return "".join(out)
 
 
 def _body_text(document: WordDocument) -> Iterator[str]:

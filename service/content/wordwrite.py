@@ -13,7 +13,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 
 from . import copies
-from .textformat import BULLET, is_lead_in
+from .textformat import BULLET, is_lead_in, roman_numeral, roman_value
 
 MAX_HEADING_LEVEL = 9
 _DECIMAL_TAIL = re.compile(r"(?P<prefix>(?:\d+\.)*)(?P<number>\d+)(?P<suffix>[.)]?)")
@@ -118,9 +118,9 @@ def _sequence(labels: list[str]) -> _Format | None:
         candidates.append((shape, [f"{shape.prefix}{start + n}{shape.suffix}" for n in range(len(labels))]))
     if match := _ROMAN.fullmatch(first):
         roman_format = "upperRoman" if match["roman"].isupper() else "lowerRoman"
-        start = _roman_value(match["roman"].upper())
+        start = roman_value(match["roman"].upper())
         shape = _Format(roman_format, "", match["suffix"], start)
-        shown = [_roman(start + n) for n in range(len(labels))]
+        shown = [roman_numeral(start + n) for n in range(len(labels))]
         candidates.append((shape, [(r if roman_format == "upperRoman" else r.lower()) + shape.suffix for r in shown]))
     if match := _LETTER.fullmatch(first):
         letter = match["letter"]
@@ -191,26 +191,3 @@ def _element(tag: str, **attributes: str) -> Any:
     for name, value in attributes.items():
         element.set(qn(f"w:{name}"), value)
     return element
-
-
-_NUMERALS = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"),
-             (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
-
-
-def _roman(number: int) -> str:
-    out = []
-    for value, numeral in _NUMERALS:
-        while number >= value:
-            out.append(numeral)
-            number -= value
-    return "".join(out)
-
-
-def _roman_value(roman: str) -> int:
-    values = {numeral: value for value, numeral in _NUMERALS if len(numeral) == 1}
-    total = 0
-    for index, numeral in enumerate(roman):
-        value = values[numeral]
-        following = values[roman[index + 1]] if index + 1 < len(roman) else 0
-        total += -value if value < following else value
-    return total
