@@ -14,6 +14,7 @@ from events.domain.policy import Actor
 from events.domain.streams import stream_for
 from service.evidence.checkpoints import generate_key_file, load_key, load_public_key, verify_checkpoint
 from tests.support import bearer
+from tests.support.databases import tamper
 from tests.support.lifecycle import run_interleaved_lifecycle
 
 PID = "oshsu-quality"
@@ -106,20 +107,8 @@ def test_a_poller_sees_every_position_once_and_in_order_while_writers_race(app, 
 # ---- verification -------------------------------------------------------------------------------
 
 
-def _force(engine, statement: str) -> None:
-    """Alter the log behind the database's back (dropping the guard first), as an intruder would."""
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.exec_driver_sql("ALTER TABLE events DISABLE TRIGGER USER")
-            connection.exec_driver_sql(statement)
-            connection.exec_driver_sql("ALTER TABLE events ENABLE TRIGGER USER")
-        else:
-            connection.exec_driver_sql("DROP TRIGGER events_no_update")
-            connection.exec_driver_sql(statement)
-
-
 def test_verify_names_the_first_altered_position_and_still_answers_200(client, tokens, history, store):
-    _force(store.engine, "UPDATE events SET data = replace(data, 'ок', 'OK') WHERE position = 17")
+    tamper(store.engine, "UPDATE events SET data = replace(data, 'ок', 'OK') WHERE position = 17")
     response = client.get("/api/v1/ledger/verify", headers=_auditor(tokens))
     assert response.status_code == 200
     assert response.json["ok"] is False
@@ -138,7 +127,7 @@ def test_verify_holds_the_log_to_its_signed_checkpoints_and_says_up_to_which(cli
     if store.engine.dialect.name == "sqlite":
         with store.engine.begin() as connection:
             connection.exec_driver_sql("DROP TRIGGER events_no_delete")
-    _force(store.engine, f"DELETE FROM events WHERE position = {made['position']}")
+    tamper(store.engine, f"DELETE FROM events WHERE position = {made['position']}")
     cut = client.get("/api/v1/ledger/verify", headers=_auditor(tokens))
     assert cut.status_code == 200
     assert cut.json["ok"] is False and cut.json["first_bad_position"] == made["position"]

@@ -29,6 +29,7 @@ from service.evidence.checkpoints import (
     verify_checkpoint,
 )
 from tests.support import bearer
+from tests.support.databases import tamper
 from tests.support.lifecycle import run_lifecycle
 
 
@@ -284,19 +285,6 @@ def _keys(key: checkpoints.SigningKey):
     return lambda: {key.key_id: key.private.public_key()}
 
 
-def _force(engine, statement: str) -> None:
-    """Change the log behind the triggers' back, as someone with a database prompt could."""
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.exec_driver_sql("ALTER TABLE events DISABLE TRIGGER USER")
-            connection.exec_driver_sql(statement)
-            connection.exec_driver_sql("ALTER TABLE events ENABLE TRIGGER USER")
-        else:
-            connection.exec_driver_sql("DROP TRIGGER IF EXISTS events_no_delete")
-            connection.exec_driver_sql("DROP TRIGGER IF EXISTS events_no_update")
-            connection.exec_driver_sql(statement)
-
-
 def _opened(n: int) -> ev.RevisionOpened:
     return ev.RevisionOpened(revision_id=f"rev-{n}", base_version=0, summary=f"Өзгөртүү {n} ү ө ң", author="dean")
 
@@ -331,7 +319,7 @@ def test_a_tail_cut_off_after_a_checkpoint_fails_verify_though_the_chain_still_l
     for n in range(1, 4):
         store.append(f"policy-{n}", 0, [_opened(n)], META)
     made = sign_head(store, key)
-    _force(store.engine, "DELETE FROM events WHERE position = 3")
+    tamper(store.engine, "DELETE FROM events WHERE position = 3")
     assert store.verify().ok  # the chain alone cannot tell
     result = verification.verify(store, _keys(key))
     assert not result.ok
@@ -343,13 +331,13 @@ def test_a_tail_rewritten_with_its_hash_recomputed_fails_verify(store, key):
     for n in range(1, 4):
         store.append(f"policy-{n}", 0, [_opened(n)], META)
     made = sign_head(store, key)
-    _force(store.engine, "UPDATE events SET meta = replace(meta, 'dean', 'rector') WHERE position = 3")
+    tamper(store.engine, "UPDATE events SET meta = replace(meta, 'dean', 'rector') WHERE position = 3")
     with store.engine.connect() as connection:
         row = connection.exec_driver_sql("SELECT position, stream, version, type, schema, data, meta, recorded_at, "
                                          "prev_hash FROM events WHERE position = 3").one()
     body = event_body_bytes(*row[:5], row.data.encode(), row.meta.encode(), row.recorded_at)
     recomputed = chain_hash(row.prev_hash, hashlib.sha256(body).hexdigest())
-    _force(store.engine, f"UPDATE events SET hash = '{recomputed}' WHERE position = 3")
+    tamper(store.engine, f"UPDATE events SET hash = '{recomputed}' WHERE position = 3")
     assert store.verify().ok
     result = verification.verify(store, _keys(key))
     assert not result.ok and result.first_bad_position == 3 and result.bad_checkpoint == made["id"]
@@ -376,7 +364,7 @@ def test_the_verify_command_fails_on_a_cut_tail_and_names_the_checkpoint(app, ru
     assert runner.invoke(args=["checkpoint"]).exit_code == 0
     done = runner.invoke(args=["verify"])
     assert done.exit_code == 0 and "1 signed checkpoints hold, up to position 3" in done.output
-    _force(store.engine, "DELETE FROM events WHERE position = 3")
+    tamper(store.engine, "DELETE FROM events WHERE position = 3")
     done = runner.invoke(args=["verify"])
     assert done.exit_code == 1
     assert "checkpoint broken" in done.output and "position 3" in done.output and "tail was cut off" in done.output

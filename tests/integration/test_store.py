@@ -9,6 +9,7 @@ from events.domain import types as ev
 from events.domain.canonical import GENESIS_HASH, canonical_json
 from events.domain.errors import ConcurrencyError, IdempotencyMismatch
 from events.domain.types import Meta
+from tests.support.databases import tamper
 
 META = Meta(actor="dean", role="author", occurred_at="2024-01-10T09:00:00.000000Z", reason="тест ү ө ң",
             correlation_id="req-1")
@@ -112,19 +113,6 @@ def test_the_database_refuses_update_and_delete_on_events_whoever_asks(store, en
     assert store.verify().ok
 
 
-def _tamper(engine, statement: str) -> None:
-    """Change the log behind the triggers' back, as someone with a database prompt could."""
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("ALTER TABLE events DISABLE TRIGGER USER"))
-            connection.execute(text(statement))
-            connection.execute(text("ALTER TABLE events ENABLE TRIGGER USER"))
-        else:
-            connection.execute(text("DROP TRIGGER events_no_update"))
-            connection.execute(text("DROP TRIGGER events_no_delete"))
-            connection.execute(text(statement))
-
-
 @pytest.mark.parametrize("statement, bad, problem", [
     ("UPDATE events SET data = replace(data, 'Өзгөртүү 3', 'Өзгөртүү 9') WHERE position = 3", 3, "content"),
     ("UPDATE events SET meta = replace(meta, 'dean', 'rector') WHERE position = 2", 2, "content"),
@@ -134,7 +122,7 @@ def _tamper(engine, statement: str) -> None:
 def test_a_row_altered_behind_the_triggers_back_is_caught_by_verify(store, engine, statement, bad, problem):
     for n in range(1, 7):
         store.append("policy-a", n - 1, [opened(n)], META)
-    _tamper(engine, statement)
+    tamper(engine, statement)
     result = store.verify()
     assert not result.ok
     assert result.first_bad_position == bad
