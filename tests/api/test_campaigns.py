@@ -14,11 +14,6 @@ KYRGYZ_FULL_NAME = "Айгүл Өмүрбекова-Ңаматова"
 
 
 @pytest.fixture
-def app_config(clock) -> dict:
-    return {"CLOCK": clock}
-
-
-@pytest.fixture
 def kyrgyz_user(app) -> str:
     """A staff member whose user name and full name are Kyrgyz; returns her token."""
     return add_user(app.extensions["policy_ledger"].engine, KYRGYZ_NAME, ["staff"], full_name=KYRGYZ_FULL_NAME)

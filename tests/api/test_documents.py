@@ -13,13 +13,6 @@ from tests.support.api import API, PID, get, ok
 from tests.support.pdfs import encrypted, image_only_pdf, seed_pdf, two_pages_pdf
 from tests.support.word import levels_docx, seed_docx
 
-
-@pytest.fixture
-def app_config(clock) -> dict:
-    """The app's ledger on the test's fake clock, so a version can be published in the past."""
-    return {"CLOCK": clock}
-
-
 SEED_TITLE = parse_policy_text(SEED_POLICY.read_text(encoding="utf-8")).title
 
 

@@ -11,11 +11,6 @@ PROBLEM = "application/problem+json"
 BAD = {"Authorization": "Bearer not-a-token"}
 
 
-@pytest.fixture
-def app_config(clock) -> dict:
-    return {"CLOCK": clock}
-
-
 WRITES = [("post", f"{API}"), ("post", f"{API}/{PID}/revisions"), ("post", f"{API}/{PID}/revisions/rev-1/changes"),
           ("post", f"{API}/{PID}/revisions/rev-1/approvals"), ("post", "/api/v1/ledger/checkpoints"),
           ("post", f"{API}/{PID}/acknowledgements")]

@@ -6,21 +6,9 @@ import json
 import pytest
 
 from tests.support import bearer
-from tests.support.api import API, PID, get, ok, post, revise, signing
+from tests.support.api import API, PID, get, ok, post, signing
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def app_config(clock) -> dict:
-    """The app's ledger on the test's fake clock, as the histories these tests start from expect."""
-    return {"CLOCK": clock}
-
-
-@pytest.fixture
-def draft(client, tokens, published) -> str:
-    """A draft revision by the dean, amending the first mission item."""
-    return revise(client, tokens, PID, [{"op": "amend", "section_id": published["first"], "text": "жаңы"}])["id"]
 
 
 def writes(draft: str) -> list[tuple[str, str, dict]]:

@@ -8,20 +8,10 @@ import json
 import pytest
 
 from tests.support import bearer
-from tests.support.api import API, PID, revise
+from tests.support.api import API, PID
 
 PROBLEM = "application/problem+json"
 SURROGATE = "\ud800"
-
-
-@pytest.fixture
-def app_config(clock) -> dict:
-    return {"CLOCK": clock}
-
-
-@pytest.fixture
-def draft(client, tokens, published) -> str:
-    return revise(client, tokens, PID, [{"op": "amend", "section_id": published["first"], "text": "жаңы"}])["id"]
 
 
 def raw_json(client, token: str, path: str, body: dict):

@@ -29,12 +29,6 @@ from tests.support.api import (
 
 
 @pytest.fixture
-def app_config(clock) -> dict:
-    """The app's ledger on the test's fake clock, so effective dates can be crossed."""
-    return {"CLOCK": clock}
-
-
-@pytest.fixture
 def three_versions(client, tokens, clock) -> dict:
     """The seed policy with three versions: v1 from 2024-02-01, v2 (provision 5) from 2024-09-01,
     v3 (moves, a removal, a new title) from 2025-09-01; the clock stands at 2025-10-01."""

@@ -1,16 +1,9 @@
 """Retirement through the API: a retirement revision, reviewed and signed as any other, and the reads after it."""
 from __future__ import annotations
 
-import pytest
-
 from tests.support.api import PID, approve, get, ok, post, signing
 
 REASON = "Жаңы саясат менен алмаштырылды ү ө ң"
-
-
-@pytest.fixture
-def app_config(clock) -> dict:
-    return {"CLOCK": clock}
 
 
 def open_retirement(client, tokens, status: int = 201, **extra) -> dict:

@@ -9,12 +9,6 @@ from tests.support import PASSWORD
 from tests.support.api import PID, approve, get, ok, post, publish, revise, signing
 
 
-@pytest.fixture
-def app_config(clock) -> dict:
-    """The app's ledger on the test's fake clock, so effective dates can be crossed."""
-    return {"CLOCK": clock}
-
-
 def log_length(store) -> int:
     return store.head()[0]
 

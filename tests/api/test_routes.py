@@ -14,11 +14,6 @@ ROUTE = {"steps": [{"approvals": 1, "users": ["qa-director"], "meanings": ["appr
                    {"approvals": 1, "roles": ["approver"], "meanings": ["approved as rector"]}]}
 
 
-@pytest.fixture
-def app_config(clock) -> dict:
-    return {"CLOCK": clock}
-
-
 def log_length(store) -> int:
     return store.head()[0]
 
