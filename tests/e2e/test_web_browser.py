@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from service.content import demo
-from tests.support.browser import axe, shoot
+from tests.support.browser import axe, shoot, sign_in
 from tests.support.servers import Server, demo_site
 
 PID = demo.POLICY_ID
@@ -77,10 +77,7 @@ def test_a_section_links_to_its_lineage_naming_who_proposed_and_approved(page, s
 
 def test_an_auditor_signs_in_verifies_the_chain_and_downloads_the_trail(page, site, tmp_path):
     server, passwords = site
-    page.goto(server.url + "/audit?lang=en")
-    page.get_by_label("Username").fill("auditor")
-    page.get_by_label("Password").fill(passwords["auditor"])
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, server.url + "/audit?lang=en", "auditor", passwords["auditor"])
     assert page.url.endswith("/audit?lang=en")
     page.get_by_role("button", name="Verify the chain").click()
     assert page.locator('[data-verified="true"]').count() == 1
@@ -132,10 +129,7 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(browser, site
     section = page.locator("li.item").first.get_attribute("data-section-id")
     pages.append(f"/policies/{PID}/sections/{section}?lang=en")
     found = {path: axe(browser, server.url + path) for path in pages}
-    page.goto(server.url + "/sign-in?lang=en")
-    page.get_by_label("Username").fill("auditor")
-    page.get_by_label("Password").fill(passwords["auditor"])
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, server.url + "/sign-in?lang=en", "auditor", passwords["auditor"])
     cookies = page.context.cookies()
     for path in ("/audit?lang=en", f"/audit/replay?policy={PID}&position=60&lang=en"):
         found[path] = axe(browser, server.url + path, cookies)

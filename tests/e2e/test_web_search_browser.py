@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from service.content import demo
-from tests.support.browser import axe, shoot
+from tests.support.browser import axe, shoot, sign_in
 from tests.support.servers import Server, demo_site
 
 PID = demo.POLICY_ID
@@ -67,10 +67,7 @@ def test_staff_search_every_version_and_see_which_held_the_text(browser, site):
     context = browser.new_context(locale="en-GB")
     try:
         page = context.new_page()
-        page.goto(server.url + "/sign-in?lang=en")
-        page.get_by_label("Username").fill("auditor")
-        page.get_by_label("Password").fill(passwords["auditor"])
-        page.get_by_role("button", name="Sign in").click()
+        sign_in(page, server.url + "/sign-in?lang=en", "auditor", passwords["auditor"])
         page.goto(server.url + "/search?lang=en")
         page.get_by_label("Words, or a phrase in quotes").fill('"илим менен интеграциялоо"')
         page.get_by_label("Where").select_option("all")
@@ -105,10 +102,7 @@ def test_no_search_page_has_a_serious_or_critical_accessibility_violation(browse
     context = browser.new_context(locale="en-GB")
     try:
         page = context.new_page()
-        page.goto(server.url + "/sign-in?lang=en")
-        page.get_by_label("Username").fill("auditor")
-        page.get_by_label("Password").fill(passwords["auditor"])
-        page.get_by_role("button", name="Sign in").click()
+        sign_in(page, server.url + "/sign-in?lang=en", "auditor", passwords["auditor"])
         path = "/search?q=интеграциялоо&in=all&lang=en"
         found[path] = axe(browser, server.url + path, context.cookies())
     finally:

@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 from service.content import demo
 from tests.support import FakeClock
 from tests.support.apps import running_app
-from tests.support.browser import axe, shoot
+from tests.support.browser import axe, shoot, sign_in
 
 PID = demo.POLICY_ID
 AMENDED = demo.PROVISION_5.rstrip(";") + ", ошондой эле эмгек рыногунун талаптарын эске алуу;"
@@ -55,10 +55,7 @@ class Person:
         self.url = served["url"]
         self.context = browser.new_context(locale="en-GB")
         self.page = self.context.new_page()
-        self.page.goto(f"{self.url}/sign-in?lang=en")
-        self.page.get_by_label("Username").fill(name)
-        self.page.get_by_label("Password").fill(served["passwords"][name])
-        self.page.get_by_role("button", name="Sign in").click()
+        sign_in(self.page, f"{self.url}/sign-in?lang=en", name, served["passwords"][name])
         self.page.wait_for_url(re.compile(r".*/$|.*/\?lang=en$"))
 
     def open(self, path: str) -> object:

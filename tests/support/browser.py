@@ -51,3 +51,11 @@ def shoot(page: Any, name: str) -> None:
     if target:
         Path(target).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(target) / f"{name}.png"), full_page=False)
+
+
+def sign_in(page: Any, url: str, name: str, password: str) -> None:
+    """Fill in the sign-in form at `url` (the sign-in page, or a page that asks for it) as `name`, and send it."""
+    page.goto(url)
+    page.get_by_label("Username").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
